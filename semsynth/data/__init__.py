@@ -1,0 +1,77 @@
+"""Data sets. `load_dataset(name, ...)` is the public entry point; `DATASETS` maps names to reader factories."""
+from __future__ import annotations
+
+from typing import Callable
+
+from semsynth.data.base import MODES, CorruptFileError, SegmentationDataset
+from semsynth.data.labels import from_uint8, one_hot, to_uint8
+
+
+def _synthetic(**kw):
+    from semsynth.data.synthetic import SyntheticStreets
+    return SyntheticStreets(**kw)
+
+
+def _cityscapes(**kw):
+    from semsynth.data.cityscapes import Cityscapes
+    return Cityscapes(**kw)
+
+
+def _ade20k(**kw):
+    from semsynth.data.ade20k import ADE20K
+    return ADE20K(**kw)
+
+
+def _coco_stuff(**kw):
+    from semsynth.data.cocostuff import COCOStuff
+    return COCOStuff(**kw)
+
+
+def _camvid(**kw):
+    from semsynth.data.camvid import CamVid
+    return CamVid(**kw)
+
+
+def _folder(**kw):
+    from semsynth.data.folder import FolderDataset
+    return FolderDataset(**kw)
+
+
+# name -> factory(root, split, size, mode, seed, **options); imports are lazy so one reader's module
+# never slows down or breaks another's.
+DATASETS: dict[str, Callable[..., SegmentationDataset]] = {
+    "synthetic-streets": _synthetic,
+    "cityscapes": _cityscapes,
+    "ade20k": _ade20k,
+    "coco-stuff": _coco_stuff,
+    "camvid": _camvid,
+    "folder": _folder,
+}
+
+
+def load_dataset(name: str, root=None, split: str = "train", size=(256, 512), mode: str = "paired",
+                 seed: int = 0, **options) -> SegmentationDataset:
+    """Build a data set. Items are dicts with "label" (LongTensor[H, W], 255 = ignore) and/or "image"
+    (float[3, H, W] in [-1, 1]) and "name"; `dataset.classes` is its `ClassSet`.
+
+    name: one of DATASETS; root: folder in the set's official layout (unused for synthetic-streets);
+    mode: paired | unpaired | labels | images. Extra options go to the reader (e.g. augment=True).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
+    return DATASETS[name](root=root, split=split, size=tuple(size), mode=mode, seed=seed, **options)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"128x256" -> (128, 256)."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size must look like HxW (e.g. 128x256), got {text!r}") from None
+    return h, w
+
+
+__all__ = ["DATASETS", "MODES", "CorruptFileError", "SegmentationDataset", "load_dataset", "one_hot",
+           "to_uint8", "from_uint8", "parse_size"]

@@ -1,0 +1,153 @@
+"""Base class of every data set: readers only load raw arrays; this class shapes, checks and pairs them."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from semsynth.classes import ClassSet
+from semsynth.data.labels import from_uint8
+from semsynth.data.transforms import paired_transform
+
+MODES = ("paired", "unpaired", "labels", "images")
+
+
+class CorruptFileError(ValueError):
+    """An image or label file that exists but cannot be decoded."""
+
+
+def read_image(path: Path, mode: str) -> np.ndarray:
+    """Read a PNG/JPEG as uint8: mode "RGB" -> [H, W, 3], mode "L" -> [H, W]. Raises with the file name."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"missing file: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if mode == "L" and im.mode not in ("L", "P", "I", "I;16"):
+                raise CorruptFileError(f"{path}: label maps must be single-channel id PNGs, found mode {im.mode}")
+            arr = np.asarray(im.convert(mode) if im.mode not in ("I", "I;16") else im)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise CorruptFileError(f"{path}: cannot decode image ({err})") from err
+    if mode == "L" and arr.dtype != np.uint8:
+        if arr.max() > 255:
+            raise CorruptFileError(f"{path}: label ids up to {arr.max()} do not fit the 8-bit id format")
+        arr = arr.astype(np.uint8)
+    return arr
+
+
+def check_size(size) -> tuple[int, int]:
+    h, w = (int(s) for s in size)
+    if h < 8 or w < 8:
+        raise ValueError(f"size must be (H, W) with both >= 8, got {size}")
+    return h, w
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Items are dicts: "label" LongTensor[H, W] (ignore = classes.ignore_index), "image" float[3, H, W] in [-1, 1],
+    "name" str. Which keys are present depends on `mode` (paired | unpaired | labels | images).
+
+    Subclasses implement `num_scenes`, `scene_name(i)`, `load_label(i)` (uint8 train ids) and `load_image(i)`
+    (uint8 RGB); they may override `load_pair(i)` when both come cheaper together.
+    """
+
+    classes: ClassSet
+
+    def __init__(self, classes: ClassSet, size=(256, 512), mode: str = "paired", seed: int = 0,
+                 augment: bool = False, skip_corrupt: bool = False):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
+        self.classes = classes
+        self.size = check_size(size)
+        self.mode = mode
+        self.seed = int(seed)
+        self.augment = augment          # random crop + horizontal flip (same on label and photo)
+        self.skip_corrupt = skip_corrupt  # corrupt files: False = raise, True = warn, count and use the next scene
+        self.skipped: list[str] = []
+        self.epoch = 0                  # mixed into augmentation randomness; the engine calls set_epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    # -- to implement -------------------------------------------------------------------------------
+    @property
+    def num_scenes(self) -> int:
+        raise NotImplementedError
+
+    def scene_name(self, index: int) -> str:
+        raise NotImplementedError
+
+    def load_label(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def load_image(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.load_label(index), self.load_image(index)
+
+    # -- shared -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.num_scenes
+
+    def unpaired_partner(self, index: int) -> int:
+        """Scene whose photo goes with scene `index`'s layout in unpaired mode: a fixed seeded derangement."""
+        n = self.num_scenes
+        if n < 2:
+            raise ValueError("unpaired mode needs at least two scenes")
+        if not hasattr(self, "_partner"):
+            perm = np.random.default_rng(self.seed + 7919).permutation(n)
+            self._partner = np.roll(perm, 1)[np.argsort(perm)]  # i -> the scene after i in a random cycle
+        return int(self._partner[index])
+
+    def _rng(self, index: int) -> np.random.Generator | None:
+        # a function of (seed, epoch, index) only, so workers and resumed runs see the same crops
+        return np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
+
+    def _raw(self, index: int) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+        name = self.scene_name(index)
+        if self.mode == "paired":
+            label, image = self.load_pair(index)
+        elif self.mode == "unpaired":
+            partner = self.unpaired_partner(index)
+            label, image = self.load_label(index), self.load_image(partner)
+            name = f"{name}|{self.scene_name(partner)}"
+        elif self.mode == "labels":
+            label, image = self.load_label(index), None
+        else:
+            label, image = None, self.load_image(index)
+        return label, image, name
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        for attempt in range(len(self)):
+            i = (index + attempt) % len(self)
+            try:
+                label, image, name = self._raw(i)
+                break
+            except CorruptFileError as err:
+                if not self.skip_corrupt:
+                    raise
+                self.skipped.append(str(err))
+                warnings.warn(f"skipping corrupt scene: {err}", stacklevel=2)
+        else:
+            raise RuntimeError("every scene of the data set is corrupt")
+        if self.mode == "paired" and label.shape[:2] != image.shape[:2]:
+            raise ValueError(f"scene {name!r}: label {label.shape[:2]} and photo {image.shape[:2]} sizes differ")
+        rng = self._rng(index)
+        if self.mode == "unpaired":  # independent geometry: the two come from different scenes
+            label, _ = paired_transform(label, None, self.size, rng, flip=self.augment)
+            _, image = paired_transform(None, image, self.size, rng, flip=self.augment)
+        else:
+            label, image = paired_transform(label, image, self.size, rng, flip=self.augment)
+        item = {"name": name}
+        if label is not None:
+            self.classes.check_ids(label, where=f"scene {name!r}")
+            item["label"] = torch.from_numpy(label.astype(np.int64))
+        if image is not None:
+            item["image"] = from_uint8(torch.from_numpy(image).permute(2, 0, 1))
+        return item

@@ -1,0 +1,36 @@
+"""The one place where label maps become network inputs, and photos cross the uint8 <-> [-1, 1] edge."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from semsynth.classes import IGNORE_INDEX
+
+
+def one_hot(label: torch.Tensor, num_classes: int, ignore_index: int = IGNORE_INDEX,
+            dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """LongTensor [N, H, W] ids -> float [N, C, H, W] one-hot. Ignore pixels become the all-zero vector.
+
+    Ids other than 0..C-1 and `ignore_index` raise: a silent wrap-around would train on wrong classes.
+    """
+    if label.dim() != 3:
+        raise ValueError(f"one_hot expects [N, H, W] ids, got shape {tuple(label.shape)}")
+    label = label.long()
+    valid = label != ignore_index
+    if valid.any():
+        lo, hi = int(label[valid].min()), int(label[valid].max())
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"label ids must lie in 0..{num_classes - 1} or be {ignore_index}; found {lo}..{hi}")
+    safe = torch.where(valid, label, torch.zeros_like(label))
+    out = F.one_hot(safe, num_classes).permute(0, 3, 1, 2).to(dtype)  # [N, C, H, W]
+    return out * valid.unsqueeze(1).to(dtype)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float [..., 3, H, W] in [-1, 1] -> uint8 (rounded, clamped)."""
+    return ((images.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [..., 3, H, W] -> float in [-1, 1]."""
+    return images.float() / 127.5 - 1

@@ -1,0 +1,1 @@
+"""Training: one engine (engine.py) runs every Task (tasks/)."""

@@ -195,3 +195,15 @@ def class_set_from_json(path) -> ClassSet:
                          ) from err
     return ClassSet(name=str(spec.get("name", path.parent.name)), names=names, colors=colors,
                     ignore_index=int(spec.get("ignore_index", IGNORE_INDEX)))
+
+
+def class_set_to_dict(cs: ClassSet) -> dict:
+    """Plain-JSON form stored in exported model folders, so a model carries its own label space."""
+    return {"name": cs.name, "names": list(cs.names), "colors": cs.colors.tolist(),
+            "ignore_index": cs.ignore_index, "ignore_color": list(cs.ignore_color)}
+
+
+def class_set_from_dict(d: dict) -> ClassSet:
+    return ClassSet(name=d["name"], names=tuple(d["names"]), colors=np.array(d["colors"], np.uint8),
+                    ignore_index=int(d.get("ignore_index", IGNORE_INDEX)),
+                    ignore_color=tuple(d.get("ignore_color", (0, 0, 0))))

@@ -1,5 +1,15 @@
-"""Trainable things, one file each. TASKS maps the `semsynth train <name>` command to its module, which
-defines a config dataclass `Config`, `PRESETS` (name -> Config factory) and the Task class `TASK`."""
+"""Trainable things, one file each. TASKS maps the `semsynth train <name>` command to its module.
+
+A task module defines:
+    Config                      frozen dataclass of the task's hyper-parameters (flat: str/int/float/bool/tuple
+                                fields, each with a default and a trailing comment)
+    PRESETS: dict[str, dict]    "tiny" | "small" | "paper" -> {"task": {field: value}, "train": {field: value}}
+                                overrides of Config and of the engine's TrainConfig (batch, total_kimg, ...)
+    data_mode(cfg) -> str       which data-set mode it reads: paired | unpaired | labels | images
+    build(cfg, dataset) -> Task the Task (semsynth/train/task.py) with its nets built on the CPU; sizes and
+                                class counts come from `dataset` (dataset.size, dataset.classes), never from cfg
+    validate(cfg, dataset)      optional: raise ValueError for an impossible config before any work
+"""
 from __future__ import annotations
 
 import importlib

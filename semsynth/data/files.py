@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from semsynth.classes import ClassSet
-from semsynth.data.base import CorruptFileError, SegmentationDataset, read_image
+from semsynth.data.base import SegmentationDataset, read_image
 
 
 @dataclass(frozen=True)
@@ -138,5 +138,5 @@ def _ranges(values) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["CorruptFileError", "FileDataset", "FileSide", "Scene", "list_side", "needed_sides", "pair_scenes",
+__all__ = ["FileDataset", "FileSide", "Scene", "list_side", "needed_sides", "pair_scenes",
            "require_dir"]

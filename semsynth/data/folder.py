@@ -14,9 +14,9 @@ LAYOUT = """root/
 
 
 def split_dir(folder: Path, split: str, what: str) -> Path:
-    """folder/<split> when the folder is split into sub-folders, else folder itself."""
+    """folder/<split> when the folder is split into sub-folders, else folder itself (a flat folder is every split)."""
     folder = require_dir(folder, what, "folder", LAYOUT)
-    subs = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not subs:
         return folder
     if split not in subs:
@@ -26,7 +26,8 @@ def split_dir(folder: Path, split: str, what: str) -> Path:
 
 
 class FolderDataset(FileDataset):
-    """Photos and labels paired by stem; ids are positions in root/classes.json's "classes" list."""
+    """Photos and labels paired by stem; ids are positions in root/classes.json's "classes" list. With sub-folders
+    images/<split> and labels/<split> the split picks one; without them `split` is not used."""
 
     def __init__(self, root=None, split: str = "train", size=(256, 256), mode: str = "paired", seed: int = 0,
                  **options):

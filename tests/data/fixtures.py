@@ -154,7 +154,8 @@ def make_camvid(tmp_path: Path, split: str = "train") -> FakeSet:
     root = tmp_path / "camvid"
     fake = FakeSet(root, raw_ids=[0, 1, 2, 3, 11, 8, 9, 10], train_ids=[0, 1, 2, 3, 255, 8, 9, 10])
     stems = ["0016E5_07959", "0001TP_006690", "Seq05VD_f00000"]
-    return _write_scenes(fake, stems, lambda s: root / split / f"{s}.png", lambda s: root / f"{split}annot" / f"{s}.png")
+    return _write_scenes(fake, stems, lambda s: root / split / f"{s}.png",
+                         lambda s: root / f"{split}annot" / f"{s}.png")
 
 
 FOLDER_CLASSES = {"name": "toy", "classes": [{"name": n, "color": c} for n, c in (

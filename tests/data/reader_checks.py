@@ -5,9 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
+from PIL import Image
 
-from semsynth.data import load_dataset
-from tests.data.fixtures import HW, FakeSet, decode_photo, truncate
+from semsynth.data import CorruptFileError, load_dataset
+from tests.data.fixtures import HW, FakeSet, decode_photo, truncate, write_ids
 
 
 def load(name: str, fake: FakeSet, **kw):
@@ -23,7 +25,7 @@ def check_ids_and_pairs(name: str, fake: FakeSet, **kw) -> None:
         item = ds[k]
         assert item["name"] == stem
         label = item["label"].numpy()
-        assert item["label"].dtype.is_floating_point is False and label.shape == HW
+        assert item["label"].dtype == torch.int64 and label.shape == HW
         np.testing.assert_array_equal(label, fake.expected_label(k))
         assert (label == 255).any(), "the fake scenes contain ignore pixels"
         assert item["image"].shape == (3, *HW) and -1 <= item["image"].min() and item["image"].max() <= 1
@@ -105,7 +107,6 @@ def crop_of(label: np.ndarray, full: np.ndarray) -> tuple[int, bool]:
 def check_size_mismatch(name: str, fake: FakeSet, **kw) -> None:
     stem = fake.stems[0]
     label = fake.labels[stem]
-    from PIL import Image
     with Image.open(label) as im:
         im.crop((0, 0, HW[1], HW[0] - 8)).save(label)
     with pytest.raises(ValueError, match="must be the same size") as err:
@@ -114,7 +115,6 @@ def check_size_mismatch(name: str, fake: FakeSet, **kw) -> None:
 
 
 def check_bad_ids(name: str, fake: FakeSet, bad_id: int, **kw) -> None:
-    from tests.data.fixtures import write_ids
     stem = fake.stems[1]
     ids = np.full(HW, fake.raw_ids[0], np.uint8)
     ids[:4, :4] = bad_id
@@ -156,7 +156,6 @@ def check_missing_folders(name: str, fake: FakeSet, split_folder, layout_marker:
 
 def check_corrupt(name: str, fake: FakeSet, **kw) -> None:
     """A truncated photo raises naming the file; with skip_corrupt it is skipped, counted and warned about."""
-    from semsynth.data import CorruptFileError
     stem = fake.stems[1]
     truncate(fake.images[stem])
     ds = load(name, fake, **kw)

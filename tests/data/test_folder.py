@@ -35,6 +35,17 @@ def test_palette_label_pngs_give_their_indices(fake):
     np.testing.assert_array_equal(rc.load("folder", fake)[0]["label"].numpy(), fake.expected_label(0))
 
 
+def test_odd_sized_files_are_resized_to_cover_then_cropped(fake):
+    stem = fake.stems[0]
+    with Image.open(fake.labels[stem]) as im:
+        im.resize((59, 37), Image.NEAREST).save(fake.labels[stem])
+    with Image.open(fake.images[stem]) as im:
+        im.convert("RGB").resize((59, 37), Image.BICUBIC).save(fake.images[stem])
+    item = rc.load("folder", fake, size=(32, 64))[0]
+    assert item["label"].shape == (32, 64) and item["image"].shape == (3, 32, 64)
+    assert set(item["label"].unique().tolist()) == set(fake.expected_label(0).ravel().tolist())
+
+
 def test_unpaired_gives_other_photos(fake):
     rc.check_unpaired("folder", fake)
 

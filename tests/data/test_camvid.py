@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semsynth.data import load_dataset
+from semsynth.data import CorruptFileError, load_dataset
 from tests.data import reader_checks as rc
-from tests.data.fixtures import make_camvid
+from tests.data.fixtures import make_camvid, truncate
 
 # shared/ sits beside the checkout; SEMSYNTH_SHARED points elsewhere (e.g. from a git worktree)
 SHARED = Path(os.environ.get("SEMSYNTH_SHARED", Path(__file__).resolve().parents[3] / "shared"))
@@ -57,6 +57,25 @@ def test_missing_folders_print_layout(fake):
 
 def test_corrupt_photo(fake):
     rc.check_corrupt("camvid", fake)
+
+
+def test_corrupt_label_is_skipped_on_request(fake):
+    stem = fake.stems[0]
+    truncate(fake.labels[stem])
+    with pytest.raises(CorruptFileError, match=stem):
+        rc.load("camvid", fake, mode="labels")[0]
+    ds = rc.load("camvid", fake, mode="labels", skip_corrupt=True)
+    with pytest.warns(UserWarning, match="corrupt"):
+        assert ds[0]["name"] == fake.stems[1]
+    assert len(ds.skipped) == 1
+
+
+def test_empty_split_folders(fake):
+    (fake.root / "val").mkdir()
+    (fake.root / "valannot").mkdir()
+    with pytest.raises(FileNotFoundError, match="no files found") as err:
+        rc.load("camvid", fake, split="val")
+    assert str(fake.root / "val") in str(err.value)
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real CamVid not found at {REAL}")

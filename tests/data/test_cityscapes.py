@@ -47,6 +47,14 @@ def test_instance_edges_at_file_size(fake):
         assert set(car_rows) == {HW[0] // 2 - 1, HW[0] // 2}  # the boundary between the two cars, both sides
 
 
+@pytest.mark.parametrize("mode", ["unpaired", "labels"])
+def test_instance_edges_belong_to_the_label_scene(fake, mode):
+    ds = rc.load("cityscapes", fake, mode=mode, use_instance_edges=True)
+    for k in range(len(ds)):
+        np.testing.assert_array_equal(ds[k]["edges"][0].numpy(), instance_edges(cityscapes_instances(fake, k)))
+    assert "edges" not in rc.load("cityscapes", fake, mode="images", use_instance_edges=True)[0]
+
+
 def test_instance_edges_written_out():
     inst = np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]])
     np.testing.assert_array_equal(instance_edges(inst), [[0, 1, 1], [1, 1, 1], [1, 1, 1]])

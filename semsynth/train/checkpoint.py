@@ -53,7 +53,7 @@ def remove_stale(run_dir) -> list[Path]:
 
 
 def latest_checkpoint(run_dir) -> Path | None:
-    remove_stale(run_dir)
+    """The newest complete checkpoint (temp folders are never complete); None if there is none."""
     done = list_checkpoints(run_dir)
     return done[-1] if done else None
 

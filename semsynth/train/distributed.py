@@ -40,6 +40,8 @@ def init_distributed(device: str = "auto") -> DistInfo:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return DistInfo(device=pick_device(device))
+    if "RANK" not in os.environ:
+        raise RuntimeError(f"WORLD_SIZE={world_size} but RANK is not set: launch multi-process runs with torchrun")
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     dev = pick_device(device, local_rank)
     if dev.type == "cuda":

@@ -136,6 +136,12 @@ def grads_finite(params: list[torch.nn.Parameter]) -> bool:
     return bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())  # one device sync per phase
 
 
+def check_world_size(batch: int, world_size: int) -> None:
+    if batch % world_size:
+        raise ValueError(f"batch {batch} is not divisible by the world size {world_size} (WORLD_SIZE); choose a "
+                         f"multiple of {world_size}")
+
+
 def has_batchnorm(net: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
@@ -148,14 +154,13 @@ def use_bf16(precision: str, device: torch.device) -> bool:
 class Trainer:
     """State of one run on one rank. `run_training` is the entry point; the class only keeps the loop readable."""
 
-    def __init__(self, run: RunConfig, info: DistInfo, dataset=None):
+    def __init__(self, run: RunConfig, info: DistInfo, dataset=None, built=None):
         tc = run.train
         self.run, self.tc, self.info = run, tc, info
         self.run_dir = Path(run.out)
-        if tc.batch % info.world_size:
-            raise ValueError(f"batch {tc.batch} is not divisible by the world size {info.world_size}")
+        check_world_size(tc.batch, info.world_size)
         self.batch_per_rank = tc.batch // info.world_size
-        self.module, self.cfg, self.dataset, self.task = build_task(run, dataset)
+        self.module, self.cfg, self.dataset, self.task = built or build_task(run, dataset)
         task, dev = self.task, info.device
         self.owned = task.optimizer_nets()
         self.trained = sorted({k for keys in self.owned.values() for k in keys})
@@ -165,7 +170,7 @@ class Trainer:
                 net.to(memory_format=torch.channels_last)
         if task.ema_source is not None:
             task.nets["G_ema"] = copy.deepcopy(unwrap(task.nets[task.ema_source])).eval().requires_grad_(False)
-        if info.enabled:
+        if info.enabled and dev.type == "cuda":  # SyncBatchNorm is CUDA-only; on CPU each rank keeps its own stats
             for name in self.trained:
                 if has_batchnorm(task.nets[name]):
                     task.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(task.nets[name])
@@ -217,9 +222,19 @@ class Trainer:
                     print(f"removed incomplete checkpoint {path}", file=sys.stderr)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             config_path.write_text(self.run.to_json())
-            from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(str(self.run_dir / "tb"))
         barrier(self.info)
+
+    def open_logs(self) -> None:
+        """TensorBoard writer and stats.jsonl, both cut back to the current step (a resumed run rewrites the
+        steps after its checkpoint)."""
+        if not self.info.is_main:
+            return
+        stats = self.run_dir / "stats.jsonl"
+        if stats.is_file():
+            kept = [line for line in stats.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            stats.write_text("".join(line + "\n" for line in kept))
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if self.step else None)
 
     def state(self) -> dict:
         return {"step": self.step, "nimg": self.nimg, "epoch": self.position.epoch,
@@ -353,6 +368,7 @@ class Trainer:
         seed_everything(tc.seed + info.rank)
         if resume:
             self.restore()
+        self.open_logs()
         if info.is_main:
             self.fixed = self.task.fixed_inputs(self.dataset, tc.sample_count, torch.Generator().manual_seed(tc.seed))
         total = tc.steps()
@@ -403,8 +419,10 @@ class Trainer:
 def run_training(run: RunConfig, resume: bool = False, dataset=None) -> Path:
     """Train `run` (or continue it from its newest checkpoint with resume=True); returns the run directory.
     `dataset` replaces the configured data set (tests, notebooks)."""
+    check_world_size(run.train.batch, int(os.environ.get("WORLD_SIZE", "1")))
+    built = build_task(run, dataset)  # a bad config or a missing data set fails here, before joining any group
     info = init_distributed(run.train.device)
     try:
-        return Trainer(run, info, dataset).train(resume)
+        return Trainer(run, info, built=built).train(resume)
     finally:
         shutdown(info)

@@ -101,6 +101,7 @@ def test_time_limit_stops_cleanly(toy, tmp_path, monkeypatch, capsys):
     assert "time limit" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_write_resumes_from_previous(toy, tmp_path, capsys):
     run = toy_run(tmp_path / "run", 6, checkpoint_every=2)
     (tmp_path / "run").mkdir()
@@ -126,5 +127,13 @@ def test_sigkill_during_checkpoint_write_resumes_from_previous(toy, tmp_path, ca
     err = capsys.readouterr().err
     assert "removed incomplete checkpoint" in err and "from step 2" in err
     assert not list(root.glob(ckpt.TMP_PREFIX + "*"))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]  # the killed run's line for step 4 was dropped, then written again
     run_training(toy_run(tmp_path / "whole", 6, checkpoint_every=2))
     assert_identical(load_all(tmp_path / "whole" / "checkpoints" / "00000006"), load_all(root / "00000006"))
+
+
+def test_bf16_autocast_and_channels_last_run(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 2, precision="bf16", channels_last=True))
+    g = load_all(out / "checkpoints" / "00000002")["G"]
+    assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in g.values())  # fp32 master weights

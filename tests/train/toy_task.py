@@ -69,6 +69,8 @@ class ToyDataset(torch.utils.data.Dataset):
 
 
 def make_dataset(root=None, split="train", size=(16, 32), mode="images", seed=0, augment=True, **_):
+    if root is not None and not Path(root).is_dir():  # like a real reader whose files are missing
+        raise FileNotFoundError(f"toy data set: root {root} does not exist")
     return ToyDataset(n=10, size=size, seed=seed, augment=augment)
 
 

@@ -10,11 +10,13 @@ import os
 import re
 from pathlib import Path
 
-from semsynth.train.config import DataConfig, RunConfig, TrainConfig, build_run_config, merge_train
+from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
+                                   merge_train)
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
 TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
+METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N"}
 COMMON = ("data", "root", "size", "split", "augment", "preset", "out", "resume", "dry_run")
 
 
@@ -93,6 +95,7 @@ def add_field(group, cls_comments, f: dataclasses.Field, flag: str, dest: str) -
         group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=UNSET, help=help_text)
         return
     convert, metavar = value_parser(f.type, default)
+    metavar = METAVARS.get(f.name, metavar)
     group.add_argument(flag, dest=dest, type=convert, default=UNSET, metavar=metavar, help=help_text)
 
 

@@ -180,14 +180,16 @@ class Trainer:
             raise ValueError(f"task {task.name!r}: optimizers() gives {sorted(self.optimizers)} but optimizer_nets() "
                              f"gives {sorted(self.owned)}")
         self.ddp: dict[str, DistributedDataParallel] = {}
+        self.plain: dict[str, torch.nn.Module] = {}     # trained nets, DDP-wrapped under torchrun
+        self.compiled: dict[str, torch.nn.Module] = {}  # the same through torch.compile (when tc.compile)
         for name in self.trained:
             net = task.nets[name].requires_grad_(True)
             if info.enabled:
                 net = self.ddp[name] = DistributedDataParallel(
                     net, device_ids=[dev.index] if dev.type == "cuda" else None)
-            if tc.compile:
-                net = torch.compile(net)
-            task.nets[name] = net
+            self.plain[name] = net
+            self.compiled[name] = torch.compile(net) if tc.compile else net
+        task.nets.update(self.compiled)
         if len(self.dataset) // info.world_size < self.batch_per_rank:
             raise ValueError(f"data set {run.data.name!r} has {len(self.dataset)} items, fewer than one batch of "
                              f"{self.batch_per_rank} per rank x {info.world_size} ranks")
@@ -308,13 +310,22 @@ class Trainer:
         opt = self.optimizers[phase.optimizer]
         opt.zero_grad(set_to_none=True)
         dev = self.info.device
+        # torch.compile cannot double-backward (R1, path length): lazy-regularisation phases run uncompiled
+        self.task.nets.update(self.compiled if phase.interval == 1 else self.plain)
         with contextlib.ExitStack() as stack:
             for name, ddp in self.ddp.items():
                 if name not in trained:
                     stack.enter_context(ddp.no_sync())  # e.g. the G phase never all-reduces D
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.autocast):
                 loss, scalars = self.task.loss(phase.name, batch)
-            loss.backward()
+            try:
+                loss.backward()
+            except RuntimeError as err:
+                if self.tc.compile and "double backward" in str(err):
+                    raise RuntimeError(f"phase {phase.name!r} needs double backward, which torch.compile does not "
+                                       f"support: give it an interval > 1 (lazy regularisation) or train without "
+                                       f"--compile ({err})") from err
+                raise
         params = [p for name in trained for p in self.raw[name].parameters()]
         ok = grads_finite(params)  # gradients are all-reduced, so every rank decides the same
         if ok:

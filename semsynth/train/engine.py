@@ -161,6 +161,9 @@ class Trainer:
         check_world_size(tc.batch, info.world_size)
         self.batch_per_rank = tc.batch // info.world_size
         self.module, self.cfg, self.dataset, self.task = built or build_task(run, dataset)
+        if len(self.dataset) // info.world_size < self.batch_per_rank:
+            raise ValueError(f"data set {run.data.name!r} has {len(self.dataset)} items, fewer than one batch of "
+                             f"{self.batch_per_rank} per rank x {info.world_size} ranks")
         task, dev = self.task, info.device
         self.owned = task.optimizer_nets()
         self.trained = sorted({k for keys in self.owned.values() for k in keys})
@@ -190,9 +193,6 @@ class Trainer:
             self.plain[name] = net
             self.compiled[name] = torch.compile(net) if tc.compile else net
         task.nets.update(self.compiled)
-        if len(self.dataset) // info.world_size < self.batch_per_rank:
-            raise ValueError(f"data set {run.data.name!r} has {len(self.dataset)} items, fewer than one batch of "
-                             f"{self.batch_per_rank} per rank x {info.world_size} ranks")
         self.sampler = ResumableSampler(self.dataset, info.world_size, info.rank, tc.seed)
         self.loader = torch.utils.data.DataLoader(
             self.dataset, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=tc.num_workers,
@@ -381,6 +381,10 @@ class Trainer:
             self.restore()
         self.open_logs()
         if info.is_main:
+            print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "
+                  f"{tc.batch} ({info.world_size} x {self.batch_per_rank}) on {info.device}, "
+                  f"{'bf16 autocast' if self.autocast else 'fp32'}; run dir {self.run_dir}\n"
+                  f"{parameter_table(self.raw)}")
             self.fixed = self.task.fixed_inputs(self.dataset, tc.sample_count, torch.Generator().manual_seed(tc.seed))
         total = tc.steps()
         start_step, start_time = self.step, time.time()

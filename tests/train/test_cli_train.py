@@ -15,6 +15,8 @@ def test_train_help_lists_tasks_without_importing_them(toy, monkeypatch, capsys)
     assert "broken" in capsys.readouterr().out
     assert main(["train", "broken"]) == 2
     assert "task 'broken' is unavailable" in capsys.readouterr().err
+    assert main(["train", "nosuchtask"]) == 2
+    assert "unknown task 'nosuchtask'; choose from" in capsys.readouterr().err
 
 
 def test_task_help_shows_every_option_with_its_default(toy, capsys):

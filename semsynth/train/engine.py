@@ -277,12 +277,12 @@ class Trainer:
         return True
 
     def export(self) -> None:
-        final, tmp = self.run_dir / "model", self.run_dir / ".model-tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        final, tmp, old = self.run_dir / "model", self.run_dir / ".model-tmp", self.run_dir / ".model-old"
+        for leftover in (tmp, old):  # from a crash during an earlier export
+            if leftover.exists():
+                shutil.rmtree(leftover)
         self.task.export(tmp)
         if final.exists():
-            old = self.run_dir / ".model-old"
             os.rename(final, old)
             os.rename(tmp, final)
             shutil.rmtree(old)

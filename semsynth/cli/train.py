@@ -1,0 +1,213 @@
+"""`semsynth train TASK [options]`: builds a RunConfig from the task's Config fields, the engine's TrainConfig and
+the data options, then runs (or dry-runs) the engine. Only the chosen task's module is imported, so one broken
+task never breaks the others."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import os
+import re
+from pathlib import Path
+
+from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
+                                   merge_train)
+
+UNSET = object()  # default of every option: tells "given on the command line" from "not given"
+# TrainConfig fields with a shorter command-line name
+TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
+METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N"}
+COMMON = ("data", "root", "size", "split", "augment", "preset", "out", "resume", "dry_run")
+
+
+def register(subparsers) -> None:
+    from semsynth.train.tasks import TASKS
+    p = subparsers.add_parser(
+        "train", help="train a model: " + " | ".join(TASKS),
+        description="Train one task. `semsynth train TASK --help` lists the options of TASK.")
+    p.add_argument("task", metavar="TASK", help=f"what to train: {' | '.join(TASKS)}")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="options of TASK (see `semsynth train TASK --help`)")
+    p.set_defaults(func=lambda args: train_command(args.task, args.options))
+
+
+# -- options from dataclass fields --------------------------------------------------------------------------------
+def field_comments(cls) -> dict[str, str]:
+    """Trailing `# comments` of a dataclass's field lines: the help text of its options."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    found = {}
+    for line in source.splitlines():
+        m = re.match(r"\s+(\w+)\s*:[^=]*=.*?#\s*(.+)$", line)
+        if m:
+            found[m.group(1)] = m.group(2).strip()
+    return found
+
+
+def _scalar(kind: str):
+    def convert(text: str):
+        if kind == "bool":
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+        try:
+            return {"int": int, "float": float, "str": str}[kind](text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+    return convert
+
+
+def value_parser(annotation: str, default):
+    """A converter for a field typed `annotation` (a string: the modules use `from __future__ import annotations`)."""
+    ann = str(annotation).replace(" ", "")
+    optional = "None" in ann.split("|") or ann.startswith("Optional[")
+    if ann.startswith("tuple[") or isinstance(default, tuple):
+        inner = ann[len("tuple["):-1].split(",")[0] if ann.startswith("tuple[") else type(default[0]).__name__
+        item = _scalar(inner if inner in ("int", "float", "str", "bool") else "str")
+
+        def convert(text: str):
+            if optional and text.lower() == "none":
+                return None
+            parts = [t for t in re.split(r"[,x]" if inner in ("int", "float") else ",", text) if t.strip()]
+            return tuple(item(t.strip()) for t in parts)
+        return convert, "A,B,..."
+    kind = next((k for k in ("bool", "int", "float", "str") if re.search(rf"\b{k}\b", ann)), None)
+    if kind is None and default is not None:
+        kind = type(default).__name__
+    item = _scalar(kind or "str")
+
+    def convert_scalar(text: str):
+        if optional and text.lower() == "none":
+            return None
+        return item(text)
+    return convert_scalar, (kind or "str").upper() + ("|none" if optional else "")
+
+
+def add_field(group, cls_comments, f: dataclasses.Field, flag: str, dest: str) -> None:
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    comment = cls_comments.get(f.name, f.name.replace("_", " "))
+    shown = (",".join(map(str, default)) or "empty") if isinstance(default, tuple) else default
+    help_text = f"{comment} (default: {shown})".replace("%", "%%")
+    if str(f.type).replace(" ", "") == "bool" or isinstance(default, bool):
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=UNSET, help=help_text)
+        return
+    convert, metavar = value_parser(f.type, default)
+    metavar = METAVARS.get(f.name, metavar)
+    group.add_argument(flag, dest=dest, type=convert, default=UNSET, metavar=metavar, help=help_text)
+
+
+def build_task_parser(task: str, module) -> argparse.ArgumentParser:
+    presets = sorted(getattr(module, "PRESETS", {}))
+    p = argparse.ArgumentParser(
+        prog=f"semsynth train {task}", description=(module.__doc__ or "").strip().split("\n\n")[0] or None,
+        epilog="Defaults shown are the built-in ones; --preset replaces some of them and options given here "
+               "replace the preset. Multi-GPU: torchrun --standalone --nproc_per_node N -m semsynth.cli.main train ...")
+    common = p.add_argument_group("run")
+    common.add_argument("--data", default=UNSET, metavar="NAME",
+                        help=f"data set (semsynth.data.DATASETS) (default: {DataConfig.name})")
+    common.add_argument("--root", default=UNSET, metavar="PATH",
+                        help="folder of the data set in its official layout (default: None, fine for "
+                             "synthetic-streets)")
+    common.add_argument("--size", default=UNSET, metavar="HxW", type=_size,
+                        help=f"training resolution (default: {DataConfig.size[0]}x{DataConfig.size[1]})")
+    common.add_argument("--split", default=UNSET, help=f"data split to train on (default: {DataConfig.split})")
+    common.add_argument("--augment", default=UNSET, action=argparse.BooleanOptionalAction,
+                        help=f"random crop + horizontal flip (default: {DataConfig.augment})")
+    common.add_argument("--preset", default=UNSET, metavar="|".join(presets) or "NAME",
+                        help="named set of task and engine settings (default: tiny)")
+    common.add_argument("--out", default=UNSET, metavar="RUN_DIR",
+                        help="run directory (default: runs/NNNNN-TASK-DATA, numbered)")
+    common.add_argument("--resume", default=UNSET, action="store_true",
+                        help="continue the run in --out from its newest checkpoint (default: False)")
+    common.add_argument("--dry-run", default=UNSET, action="store_true",
+                        help="build the data set and nets, print the config and parameter counts, exit "
+                             "(default: False)")
+    engine = p.add_argument_group("engine (TrainConfig)")
+    comments = field_comments(TrainConfig)
+    taken = set(COMMON)
+    for f in dataclasses.fields(TrainConfig):
+        name = TRAIN_NAMES.get(f.name, f.name)
+        taken.add(name)
+        add_field(engine, comments, f, "--" + name.replace("_", "-"), f"train__{f.name}")
+    group = p.add_argument_group(f"task {task} ({module.__name__}.Config)")
+    comments = field_comments(module.Config)
+    for f in dataclasses.fields(module.Config):
+        flag = f"--task-{f.name}" if f.name in taken else f"--{f.name}"  # a clash with an engine option
+        add_field(group, comments, f, flag.replace("_", "-"), f"task__{f.name}")
+    return p
+
+
+def _size(text: str):
+    from semsynth.data import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+def next_run_dir(task: str, data: str, parent="runs") -> Path:
+    parent = Path(parent)
+    numbers = [int(p.name[:5]) for p in parent.glob("*") if p.name[:5].isdigit()] if parent.is_dir() else []
+    return parent / f"{max(numbers, default=-1) + 1:05d}-{task}-{data}"
+
+
+def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
+    """(RunConfig, resume, dry_run) from the options given on the command line."""
+    train = {k[len("train__"):]: v for k, v in given.items() if k.startswith("train__")}
+    task_over = {k[len("task__"):]: v for k, v in given.items() if k.startswith("task__")}
+    resume, dry = bool(given.get("resume", False)), bool(given.get("dry_run", False))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if resume:
+        if "out" not in given:
+            raise ValueError("--resume needs --out RUN_DIR (the run to continue)")
+        saved_path = Path(given["out"]) / "config.json"
+        if saved_path.is_file():  # continue the saved config; options given here must be allowed to change
+            saved = RunConfig.from_json(saved_path)
+            if saved.task != task:
+                raise ValueError(f"{given['out']} is a {saved.task!r} run, not {task!r}")
+            data_given = {k: given[k] for k in ("root", "size", "split", "augment") if k in given}
+            if "data" in given:
+                data_given["name"] = given["data"]
+            data = dataclasses.replace(saved.data, **data_given)
+            run = RunConfig.from_dict({**saved.to_dict(), "task_config": {**saved.task_config, **task_over},
+                                       "train": merge_train(dataclasses.asdict(saved.train), train),
+                                       "data": dataclasses.asdict(data)})
+            _check_world(run.train.batch, world)
+            return run, True, dry
+    data = given.get("data", DataConfig.name)
+    out = given.get("out") or next_run_dir(task, data)
+    run = build_run_config(task, data=data, root=given.get("root"), size=given.get("size", DataConfig.size),
+                           preset=given.get("preset", "tiny"), task_overrides=task_over, train_overrides=train,
+                           out=out, split=given.get("split", DataConfig.split),
+                           augment=given.get("augment", DataConfig.augment))
+    _check_world(run.train.batch, world)
+    return run, resume, dry
+
+
+def _check_world(batch: int, world: int) -> None:
+    if batch % world:
+        raise ValueError(f"--batch {batch} is not divisible by the {world} processes (WORLD_SIZE) of this launch")
+
+
+def train_command(task: str, argv: list[str]) -> int:
+    from semsynth.train.tasks import TASKS, task_module
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
+    try:
+        module = task_module(task)
+    except ImportError as err:
+        raise RuntimeError(f"task {task!r} is unavailable: {err}") from err
+    args = build_task_parser(task, module).parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if v is not UNSET}
+    run, resume, dry = resolve_run(task, given)
+    if dry:
+        from semsynth.train.engine import dry_run
+        print(dry_run(run))
+        return 0
+    from semsynth.train.engine import run_training
+    run_training(run, resume=resume)
+    return 0

@@ -1,0 +1,192 @@
+"""Run configuration: the engine's TrainConfig, the DataConfig, and RunConfig (task + both + out dir), with a
+JSON round trip that rejects unknown keys. `build_run_config` resolves task defaults -> preset -> overrides."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PRECISIONS = ("auto", "fp32", "bf16")
+LENGTH_FIELDS = ("total_steps", "total_kimg")
+RESUMABLE_CHANGES = ("total_steps", "total_kimg", "time_limit_minutes", "num_workers")  # may differ on --resume
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch: int = 8                          # global batch (all ranks together); per-rank batch = batch / world size
+    total_steps: int | None = 1000          # run length in optimizer steps; exactly one of total_steps / total_kimg
+    total_kimg: float | None = None         # run length in thousands of training images
+    seed: int = 0                           # seeds torch / numpy / python RNGs (+ rank), the data order and sample grid
+    precision: str = "auto"                 # auto = bf16 autocast on CUDA, fp32 on CPU | fp32 | bf16
+    channels_last: bool = False             # memory format of the nets and image batches (faster convs on GPUs)
+    compile: bool = False                   # wrap the trained nets in torch.compile
+    ema_halflife_kimg: float = 10.0         # half-life of the G_ema average in thousands of images
+    ema_rampup: float | None = 0.05         # EMA half-life <= rampup * images seen so far; None = no ramp-up
+    checkpoint_every: int = 1000            # steps between checkpoints (one is always written at the end)
+    keep_checkpoints: int = 3               # how many of the newest checkpoints to keep
+    sample_every: int = 1000                # steps between sample grids; 0 = only at the end
+    sample_count: int = 16                  # pictures in a sample grid
+    log_every: int = 50                     # steps between stats.jsonl / TensorBoard lines
+    num_workers: int = 2                    # DataLoader worker processes; 0 = load in the main process
+    max_bad_steps: int = 10                 # consecutive steps with non-finite gradients before the run stops
+    time_limit_minutes: float | None = None  # stop cleanly (checkpoint, export) after this; None = no limit
+    device: str = "auto"                    # auto = cuda (cuda:LOCAL_RANK under torchrun) if available, else cpu
+
+    def __post_init__(self):
+        if (self.total_steps is None) == (self.total_kimg is None):
+            raise ValueError("set exactly one of total_steps (--steps) and total_kimg (--kimg), got "
+                             f"total_steps={self.total_steps}, total_kimg={self.total_kimg}")
+        if self.total_steps is not None and self.total_steps < 1:
+            raise ValueError(f"total_steps must be >= 1, got {self.total_steps}")
+        if self.total_kimg is not None and self.total_kimg <= 0:
+            raise ValueError(f"total_kimg must be > 0, got {self.total_kimg}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose from {list(PRECISIONS)}")
+        for name in ("batch", "checkpoint_every", "keep_checkpoints", "log_every", "max_bad_steps", "sample_count"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("sample_every", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.ema_halflife_kimg < 0:
+            raise ValueError(f"ema_halflife_kimg must be >= 0, got {self.ema_halflife_kimg}")
+        if self.time_limit_minutes is not None and self.time_limit_minutes <= 0:
+            raise ValueError(f"time_limit_minutes must be > 0 or None, got {self.time_limit_minutes}")
+
+    def steps(self) -> int:
+        """Run length in steps (total_kimg rounded up to whole global batches)."""
+        if self.total_steps is not None:
+            return self.total_steps
+        return max(1, -(-int(round(self.total_kimg * 1000)) // self.batch))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "synthetic-streets"         # semsynth.data.DATASETS key
+    root: str | None = None                 # folder in the set's official layout; None for synthetic-streets
+    size: tuple[int, int] = (128, 256)      # (H, W) of training items
+    split: str = "train"                    # split trained on
+    augment: bool = False                   # random crop + horizontal flip
+
+    def __post_init__(self):
+        if len(self.size) != 2 or min(self.size) < 8:
+            raise ValueError(f"data size must be (H, W) with both >= 8, got {self.size}")
+        object.__setattr__(self, "size", tuple(int(s) for s in self.size))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    task: str = "layout"                               # semsynth.train.tasks.TASKS key
+    task_config: dict = field(default_factory=dict)    # the task module's Config as a dict (resolved)
+    train: TrainConfig = field(default_factory=TrainConfig)  # engine settings
+    data: DataConfig = field(default_factory=DataConfig)     # data set settings
+    out: str = "runs/run"                              # run directory
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "task_config": _jsonable(self.task_config),
+                "train": _jsonable(dataclasses.asdict(self.train)), "data": _jsonable(dataclasses.asdict(self.data)),
+                "out": str(self.out)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "run config") -> RunConfig:
+        _check_keys(d, {f.name for f in dataclasses.fields(cls)}, where)
+        train = _dataclass_from_dict(TrainConfig, d.get("train", {}), f"{where}: train")
+        data = _dataclass_from_dict(DataConfig, d.get("data", {}), f"{where}: data")
+        task = d.get("task", cls.task)
+        task_config = dict(d.get("task_config", {}))
+        task_config_obj(task, task_config, where)  # rejects unknown task keys
+        return cls(task=task, task_config=task_config, train=train, data=data, out=str(d.get("out", cls.out)))
+
+    @classmethod
+    def from_json(cls, path) -> RunConfig:
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        return cls.from_dict(d, where=str(path))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _check_keys(d: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
+    unknown = set(d) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid keys are {sorted(allowed)}")
+
+
+def _dataclass_from_dict(cls, d: dict, where: str):
+    _check_keys(d, {f.name for f in dataclasses.fields(cls)}, where)
+    try:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from err
+
+
+def task_config_obj(task: str, task_config: dict, where: str = "task config"):
+    """The task module's Config built from a dict (lists become tuples); unknown keys are rejected."""
+    from semsynth.train.tasks import task_module
+    return _dataclass_from_dict(task_module(task).Config, task_config, f"{where}: task_config ({task})")
+
+
+def merge_train(*layers: dict) -> dict:
+    """Apply override dicts in order onto TrainConfig's defaults. A layer that sets one run length clears the other;
+    a single layer setting both is an error."""
+    merged = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for layer in layers:
+        _check_keys(layer, set(merged), "train overrides")
+        given = [k for k in LENGTH_FIELDS if layer.get(k) is not None]
+        if len(given) == 2:
+            raise ValueError("set only one of total_steps (--steps) and total_kimg (--kimg), got both")
+        if given:
+            merged.update({k: None for k in LENGTH_FIELDS})
+        merged.update(layer)
+    return merged
+
+
+def build_run_config(task: str, data: str = "synthetic-streets", root=None, size=(128, 256), preset: str = "tiny",
+                     task_overrides: dict | None = None, train_overrides: dict | None = None,
+                     out="runs/run", split: str = "train", augment: bool = False) -> RunConfig:
+    """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module, then the overrides."""
+    from semsynth.train.tasks import task_module
+    module = task_module(task)
+    presets = getattr(module, "PRESETS", {})
+    if preset not in presets:
+        raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
+    layer = presets[preset]
+    _check_keys(layer, {"task", "train"}, f"PRESETS[{preset!r}] of {module.__name__}")
+    task_cfg = dataclasses.asdict(task_config_obj(task, {**layer.get("task", {}), **(task_overrides or {})}))
+    train = _dataclass_from_dict(TrainConfig, merge_train(layer.get("train", {}), train_overrides or {}), "train")
+    return RunConfig(task=task, task_config=_jsonable(task_cfg), train=train,
+                     data=DataConfig(name=data, root=None if root is None else str(root), size=tuple(size),
+                                     split=split, augment=augment), out=str(out))
+
+
+def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:
+    """Keys whose values differ in a way that resuming cannot honour."""
+    a, b = saved.to_dict(), new.to_dict()
+    for d in (a, b):
+        for k in RESUMABLE_CHANGES:
+            d["train"].pop(k)
+        d.pop("out")
+    diffs = []
+    for section in a:
+        if isinstance(a[section], dict):
+            for k in sorted(set(a[section]) | set(b[section])):
+                if a[section].get(k) != b[section].get(k):
+                    diffs.append(f"{section}.{k}: {a[section].get(k)!r} -> {b[section].get(k)!r}")
+        elif a[section] != b[section]:
+            diffs.append(f"{section}: {a[section]!r} -> {b[section]!r}")
+    return diffs

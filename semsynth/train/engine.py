@@ -1,0 +1,443 @@
+"""The training loop: one function every task runs through (see semsynth/train/task.py for the contract).
+
+run_training(run) builds the data set and the task, then walks the task's phases step by step: requires_grad
+switching, bf16 autocast on CUDA, DDP with no_sync for the nets a phase does not train, a non-finite-gradient guard,
+EMA of the generator, and rank-0 I/O (checkpoints, exported model, sample grids, stats.jsonl, TensorBoard).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from semsynth.models.io import unwrap
+from semsynth.train import checkpoint as ckpt
+from semsynth.train.config import RunConfig, config_differences, task_config_obj
+from semsynth.train.distributed import (DistInfo, all_gather_object, barrier, broadcast_flag, init_distributed,
+                                        shutdown)
+from semsynth.train.ema import ema_beta, update_ema
+from semsynth.train.sampler import DataPosition, ResumableSampler, endless_batches
+from semsynth.train.tasks import task_module
+
+
+# -- building -----------------------------------------------------------------------------------------------------
+def build_dataset(run: RunConfig, module, cfg):
+    from semsynth.data import load_dataset
+    d = run.data
+    return load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=module.data_mode(cfg),
+                        seed=run.train.seed, augment=d.augment)
+
+
+def build_task(run: RunConfig, dataset=None):
+    """(task module, task Config, dataset, Task) with the nets on the CPU; raises before any work on a bad config."""
+    module = task_module(run.task)
+    cfg = task_config_obj(run.task, run.task_config)
+    dataset = build_dataset(run, module, cfg) if dataset is None else dataset
+    if hasattr(module, "validate"):
+        module.validate(cfg, dataset)
+    torch.manual_seed(run.train.seed)  # same initial weights on every rank and every rerun
+    task = module.build(cfg, dataset)
+    check_task(task)
+    return module, cfg, dataset, task
+
+
+def check_task(task) -> None:
+    owned = task.optimizer_nets()
+    for opt_name, keys in owned.items():
+        missing = [k for k in keys if k not in task.nets]
+        if missing:
+            raise ValueError(f"task {task.name!r}: optimizer {opt_name!r} names nets {missing} not in task.nets "
+                             f"{sorted(task.nets)}")
+    for phase in task.phases():
+        if phase.optimizer not in owned:
+            raise ValueError(f"task {task.name!r}: phase {phase.name!r} uses optimizer {phase.optimizer!r}; "
+                             f"optimizer_nets() has {sorted(owned)}")
+        if phase.interval < 1:
+            raise ValueError(f"task {task.name!r}: phase {phase.name!r} has interval {phase.interval}, expected >= 1")
+    if task.ema_source is not None and task.ema_source not in task.nets:
+        raise ValueError(f"task {task.name!r}: ema_source {task.ema_source!r} is not in task.nets {sorted(task.nets)}")
+
+
+def parameter_table(nets: dict[str, torch.nn.Module]) -> str:
+    rows = [(name, sum(p.numel() for p in unwrap(net).parameters()),
+             sum(p.numel() for p in unwrap(net).parameters() if p.requires_grad)) for name, net in nets.items()]
+    width = max([len("network")] + [len(r[0]) for r in rows])
+    lines = [f"{'network':<{width}}  {'parameters':>12}  {'trainable':>12}"]
+    lines += [f"{name:<{width}}  {total:>12,}  {trainable:>12,}" for name, total, trainable in rows]
+    lines.append(f"{'total':<{width}}  {sum(r[1] for r in rows):>12,}  {sum(r[2] for r in rows):>12,}")
+    return "\n".join(lines)
+
+
+def dry_run(run: RunConfig, dataset=None) -> str:
+    """Build the data set and the nets; return the resolved config JSON and the parameter table."""
+    _, _, dataset, task = build_task(run, dataset)
+    nets = dict(task.nets)
+    if task.ema_source is not None:
+        nets["G_ema"] = task.nets[task.ema_source]
+    return f"{run.to_json()}\n\ndata set: {run.data.name}, {len(dataset)} items of {tuple(run.data.size)}\n" \
+           f"{parameter_table(nets)}"
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def rng_state(device: torch.device) -> dict:
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                       "cached": float(cached)}}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    version, keys, gauss = state["python"]
+    random.setstate((version, tuple(keys), gauss))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def to_device(obj, device: torch.device, channels_last: bool = False):
+    if isinstance(obj, torch.Tensor):
+        obj = obj.to(device, non_blocking=True)
+        if channels_last and obj.dim() == 4 and obj.is_floating_point():
+            obj = obj.contiguous(memory_format=torch.channels_last)
+        return obj
+    if isinstance(obj, dict):
+        return {k: to_device(v, device, channels_last) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device, channels_last) for v in obj)
+    return obj
+
+
+def grads_finite(params: list[torch.nn.Parameter]) -> bool:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())  # one device sync per phase
+
+
+def check_world_size(batch: int, world_size: int) -> None:
+    if batch % world_size:
+        raise ValueError(f"batch {batch} is not divisible by the world size {world_size} (WORLD_SIZE); choose a "
+                         f"multiple of {world_size}")
+
+
+def has_batchnorm(net: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+# -- the loop -----------------------------------------------------------------------------------------------------
+class Trainer:
+    """State of one run on one rank. `run_training` is the entry point; the class only keeps the loop readable."""
+
+    def __init__(self, run: RunConfig, info: DistInfo, dataset=None, built=None):
+        tc = run.train
+        self.run, self.tc, self.info = run, tc, info
+        self.run_dir = Path(run.out)
+        check_world_size(tc.batch, info.world_size)
+        self.batch_per_rank = tc.batch // info.world_size
+        self.module, self.cfg, self.dataset, self.task = built or build_task(run, dataset)
+        if len(self.dataset) // info.world_size < self.batch_per_rank:
+            raise ValueError(f"data set {run.data.name!r} has {len(self.dataset)} items, fewer than one batch of "
+                             f"{self.batch_per_rank} per rank x {info.world_size} ranks")
+        task, dev = self.task, info.device
+        self.owned = task.optimizer_nets()
+        self.trained = sorted({k for keys in self.owned.values() for k in keys})
+        for name, net in task.nets.items():
+            net.to(dev)
+            if tc.channels_last:
+                net.to(memory_format=torch.channels_last)
+        if task.ema_source is not None:
+            task.nets["G_ema"] = copy.deepcopy(unwrap(task.nets[task.ema_source])).eval().requires_grad_(False)
+        if info.enabled and dev.type == "cuda":  # SyncBatchNorm is CUDA-only; on CPU each rank keeps its own stats
+            for name in self.trained:
+                if has_batchnorm(task.nets[name]):
+                    task.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(task.nets[name])
+        self.raw = {name: net for name, net in task.nets.items()}  # unwrapped nets: what checkpoints hold
+        self.optimizers = task.optimizers()
+        if set(self.optimizers) != set(self.owned):
+            raise ValueError(f"task {task.name!r}: optimizers() gives {sorted(self.optimizers)} but optimizer_nets() "
+                             f"gives {sorted(self.owned)}")
+        self.ddp: dict[str, DistributedDataParallel] = {}
+        self.plain: dict[str, torch.nn.Module] = {}     # trained nets, DDP-wrapped under torchrun
+        self.compiled: dict[str, torch.nn.Module] = {}  # the same through torch.compile (when tc.compile)
+        for name in self.trained:
+            net = task.nets[name].requires_grad_(True)
+            if info.enabled:
+                net = self.ddp[name] = DistributedDataParallel(
+                    net, device_ids=[dev.index] if dev.type == "cuda" else None)
+            self.plain[name] = net
+            self.compiled[name] = torch.compile(net) if tc.compile else net
+        task.nets.update(self.compiled)
+        self.sampler = ResumableSampler(self.dataset, info.world_size, info.rank, tc.seed)
+        self.loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=tc.num_workers,
+            drop_last=True, pin_memory=dev.type == "cuda", generator=torch.Generator())
+        self.step, self.nimg, self.bad_streak, self.skipped = 0, 0, 0, 0
+        self.position = DataPosition()
+        self.fixed = None
+        self.writer = None
+        self.last_checkpoint: Path | None = None
+        self.autocast = use_bf16(tc.precision, dev)
+
+    # -- run directory --------------------------------------------------------------------------------------------
+    def prepare_run_dir(self, resume: bool) -> None:
+        config_path = self.run_dir / "config.json"
+        if resume:
+            if not config_path.is_file():
+                raise FileNotFoundError(f"cannot resume: {config_path} does not exist")
+            diffs = config_differences(RunConfig.from_json(config_path), self.run)
+            if diffs:
+                raise ValueError(f"cannot resume {self.run_dir} with a different config (only the run length, time "
+                                 f"limit and worker count may change): " + "; ".join(diffs))
+        elif ckpt.list_checkpoints(self.run_dir):
+            raise ValueError(f"{self.run_dir} already holds checkpoints; pass --resume to continue that run or "
+                             f"choose another --out")
+        barrier(self.info)
+        if self.info.is_main:
+            if resume:
+                for path in ckpt.remove_stale(self.run_dir):
+                    print(f"removed incomplete checkpoint {path}", file=sys.stderr)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(self.run.to_json())
+        barrier(self.info)
+
+    def open_logs(self) -> None:
+        """TensorBoard writer and stats.jsonl, both cut back to the current step (a resumed run rewrites the
+        steps after its checkpoint)."""
+        if not self.info.is_main:
+            return
+        stats = self.run_dir / "stats.jsonl"
+        if stats.is_file():
+            kept = [line for line in stats.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            stats.write_text("".join(line + "\n" for line in kept))
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if self.step else None)
+
+    def state(self) -> dict:
+        return {"step": self.step, "nimg": self.nimg, "epoch": self.position.epoch,
+                "consumed": self.position.consumed, "bad_streak": self.bad_streak, "skipped": self.skipped,
+                "world_size": self.info.world_size,
+                "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+                "rng": all_gather_object(self.info, rng_state(self.info.device))}
+
+    def save(self) -> None:
+        state = self.state()  # every rank takes part in gathering the RNG states
+        barrier(self.info)
+        if self.info.is_main:
+            self.last_checkpoint = ckpt.save_checkpoint(self.run_dir, self.step, self.raw, state,
+                                                        self.tc.keep_checkpoints)
+            self.export()
+        barrier(self.info)
+
+    def restore(self) -> bool:
+        folder = ckpt.latest_checkpoint(self.run_dir)
+        if folder is None:
+            return False
+        state = ckpt.load_checkpoint(folder, self.raw)
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.step, self.nimg = int(state["step"]), int(state["nimg"])
+        self.bad_streak, self.skipped = int(state["bad_streak"]), int(state["skipped"])
+        if int(state["world_size"]) == self.info.world_size:
+            self.position = DataPosition(int(state["epoch"]), int(state["consumed"]))
+            set_rng_state(state["rng"][self.info.rank], self.info.device)
+        else:  # the shards differ: continue from the next epoch with fresh per-rank RNGs
+            print(f"checkpoint {folder} was written by {state['world_size']} ranks, this run has "
+                  f"{self.info.world_size}: data order restarts at epoch {int(state['epoch']) + 1}", file=sys.stderr)
+            self.position = DataPosition(int(state["epoch"]) + 1, 0)
+            seed_everything(self.tc.seed + self.info.rank + 7919 * self.step)
+        self.last_checkpoint = folder
+        if self.info.is_main:
+            print(f"resuming {self.run_dir} from step {self.step} ({folder.name})", file=sys.stderr)
+        return True
+
+    def export(self) -> None:
+        final, tmp, old = self.run_dir / "model", self.run_dir / ".model-tmp", self.run_dir / ".model-old"
+        for leftover in (tmp, old):  # from a crash during an earlier export
+            if leftover.exists():
+                shutil.rmtree(leftover)
+        self.task.export(tmp)
+        if final.exists():
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, final)
+
+    def save_samples(self) -> None:
+        if not self.info.is_main:
+            return
+        from semsynth.visualize import save_grid
+        devices = [self.info.device] if self.info.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # sampling must not move the training RNG
+            images = self.task.sample(to_device(self.fixed, self.info.device))
+        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"task {self.task.name!r}: sample() must return uint8 [N, 3, H, W], got "
+                             f"{images.dtype} {tuple(images.shape)}")
+        save_grid(images, self.run_dir / "samples" / f"{self.step:08d}.png", nrow=min(8, len(images)))
+
+    # -- one step -------------------------------------------------------------------------------------------------
+    def run_phase(self, phase, batch) -> tuple[bool, dict[str, float]]:
+        trained = self.owned[phase.optimizer]
+        for name, net in self.raw.items():
+            if name != "G_ema":
+                net.requires_grad_(name in trained)
+        opt = self.optimizers[phase.optimizer]
+        opt.zero_grad(set_to_none=True)
+        dev = self.info.device
+        # torch.compile cannot double-backward (R1, path length): lazy-regularisation phases run uncompiled
+        self.task.nets.update(self.compiled if phase.interval == 1 else self.plain)
+        with contextlib.ExitStack() as stack:
+            for name, ddp in self.ddp.items():
+                if name not in trained:
+                    stack.enter_context(ddp.no_sync())  # e.g. the G phase never all-reduces D
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.autocast):
+                loss, scalars = self.task.loss(phase.name, batch)
+            try:
+                loss.backward()
+            except RuntimeError as err:
+                if self.tc.compile and "double backward" in str(err):
+                    raise RuntimeError(f"phase {phase.name!r} needs double backward, which torch.compile does not "
+                                       f"support: give it an interval > 1 (lazy regularisation) or train without "
+                                       f"--compile ({err})") from err
+                raise
+        params = [p for name in trained for p in self.raw[name].parameters()]
+        ok = grads_finite(params)  # gradients are all-reduced, so every rank decides the same
+        if ok:
+            opt.step()
+        return ok, {f"{phase.name}/{k}" if "/" not in k else k: float(v) for k, v in scalars.items()}
+
+    def train_step(self, batch) -> dict[str, float]:
+        scalars, bad_phases = {}, []
+        for phase in self.task.phases():
+            if self.step % phase.interval:
+                continue
+            ok, s = self.run_phase(phase, batch)
+            scalars.update(s)
+            if not ok:
+                bad_phases.append(phase.name)
+        if bad_phases:
+            self.skipped += 1
+            self.bad_streak += 1
+            if self.bad_streak >= self.tc.max_bad_steps:
+                where = f"; the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else ""
+                raise RuntimeError(f"stopping: {self.bad_streak} consecutive steps with non-finite gradients "
+                                   f"(phases {bad_phases} at step {self.step}; max_bad_steps="
+                                   f"{self.tc.max_bad_steps}){where}")
+        else:
+            self.bad_streak = 0
+        if self.task.ema_source is not None:
+            beta = ema_beta(self.tc.batch, self.nimg, self.tc.ema_halflife_kimg, self.tc.ema_rampup)
+            update_ema(self.raw["G_ema"], self.raw[self.task.ema_source], beta)
+        self.step += 1
+        self.nimg += self.tc.batch
+        return scalars
+
+    # -- logging --------------------------------------------------------------------------------------------------
+    def log(self, sums: dict[str, float], counts: dict[str, int], seconds: float, images: int) -> None:
+        if not self.info.is_main:
+            return
+        record = {"step": self.step, "kimg": self.nimg / 1000, "seconds": round(seconds, 3),
+                  "img_per_s": round(images / max(seconds, 1e-9), 2), "skipped_steps": self.skipped,
+                  "bad_streak": self.bad_streak, **{k: sums[k] / counts[k] for k in sums}}
+        with open(self.run_dir / "stats.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        for k, v in record.items():
+            if k != "step":
+                self.writer.add_scalar(k, v, self.step)
+        self.writer.flush()
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+    def train(self, resume: bool) -> Path:
+        tc, info = self.tc, self.info
+        self.prepare_run_dir(resume)
+        seed_everything(tc.seed + info.rank)
+        if resume:
+            self.restore()
+        self.open_logs()
+        if info.is_main:
+            print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "
+                  f"{tc.batch} ({info.world_size} x {self.batch_per_rank}) on {info.device}, "
+                  f"{'bf16 autocast' if self.autocast else 'fp32'}; run dir {self.run_dir}\n"
+                  f"{parameter_table(self.raw)}")
+            self.fixed = self.task.fixed_inputs(self.dataset, tc.sample_count, torch.Generator().manual_seed(tc.seed))
+        total = tc.steps()
+        start_step, start_time = self.step, time.time()
+        batches = endless_batches(self.loader, self.position, tc.seed)
+        bar = tqdm(total=total, initial=self.step, unit="step", disable=None if info.is_main else True,
+                   dynamic_ncols=True)
+        sums, counts, tick_time, tick_nimg = {}, {}, time.time(), self.nimg
+        stopped_early = False
+        try:
+            while self.step < total:
+                if tc.time_limit_minutes is not None:
+                    late = time.time() - start_time >= tc.time_limit_minutes * 60
+                    if broadcast_flag(info, late):
+                        stopped_early = True
+                        break
+                batch = to_device(next(batches), info.device, tc.channels_last)
+                for k, v in self.train_step(batch).items():
+                    sums[k] = sums.get(k, 0.0) + v
+                    counts[k] = counts.get(k, 0) + 1
+                bar.update(1)
+                if self.step % tc.log_every == 0 or self.step == total:
+                    now = time.time()
+                    self.log(sums, counts, now - tick_time, self.nimg - tick_nimg)
+                    bar.set_postfix({k: f"{sums[k] / counts[k]:.3g}" for k in list(sums)[:4]}
+                                    | {"img/s": f"{(self.nimg - tick_nimg) / max(now - tick_time, 1e-9):.0f}"})
+                    sums, counts, tick_time, tick_nimg = {}, {}, now, self.nimg
+                if tc.sample_every and self.step % tc.sample_every == 0:
+                    self.save_samples()
+                if self.step % tc.checkpoint_every == 0 and self.step < total:
+                    self.save()
+            if not (tc.sample_every and self.step % tc.sample_every == 0 and self.step > start_step):
+                self.save_samples()
+            self.save()
+        finally:
+            bar.close()
+            if self.writer is not None:
+                self.writer.close()
+        if info.is_main:
+            seconds = time.time() - start_time
+            rate = (self.step - start_step) * tc.batch / max(seconds, 1e-9)
+            why = f" (time limit of {tc.time_limit_minutes} min reached)" if stopped_early else ""
+            print(f"semsynth train {self.run.task}: step {self.step}/{total}, {self.nimg / 1000:.2f} kimg in "
+                  f"{seconds:.1f} s ({rate:.1f} img/s), {self.skipped} skipped steps{why}; run dir {self.run_dir}")
+        return self.run_dir
+
+
+def run_training(run: RunConfig, resume: bool = False, dataset=None) -> Path:
+    """Train `run` (or continue it from its newest checkpoint with resume=True); returns the run directory.
+    `dataset` replaces the configured data set (tests, notebooks)."""
+    check_world_size(run.train.batch, int(os.environ.get("WORLD_SIZE", "1")))
+    built = build_task(run, dataset)  # a bad config or a missing data set fails here, before joining any group
+    info = init_distributed(run.train.device)
+    try:
+        return Trainer(run, info, built=built).train(resume)
+    finally:
+        shutdown(info)

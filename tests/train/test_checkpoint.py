@@ -1,0 +1,53 @@
+"""Checkpoint folders and the resumable sampler, without the loop."""
+import pytest
+import torch
+
+from semsynth.train import checkpoint as ckpt
+from semsynth.train.sampler import DataPosition, ResumableSampler, endless_batches
+
+
+def test_save_load_keep_and_stale(tmp_path):
+    nets = {"G": torch.nn.Linear(3, 2), "D": torch.nn.BatchNorm1d(2)}
+    for step in (1, 2, 3):
+        ckpt.save_checkpoint(tmp_path, step, nets, {"nimg": step * 4, "opt": {"lr": torch.tensor(0.5)}}, keep=2)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["00000002", "00000003"]
+    stale = tmp_path / "checkpoints" / f"{ckpt.TMP_PREFIX}00000004-123"
+    stale.mkdir()
+    (stale / "G.safetensors").write_bytes(b"half")
+    assert ckpt.latest_checkpoint(tmp_path).name == "00000003"  # a temp folder is never a checkpoint
+    assert ckpt.remove_stale(tmp_path) == [stale] and not stale.exists()
+    fresh = {"G": torch.nn.Linear(3, 2), "D": torch.nn.BatchNorm1d(2)}
+    state = ckpt.load_checkpoint(tmp_path / "checkpoints" / "00000003", fresh)
+    assert state["step"] == 3 and state["nimg"] == 12 and torch.equal(state["opt"]["lr"], torch.tensor(0.5))
+    assert torch.equal(fresh["G"].weight, nets["G"].weight)
+    with pytest.raises(ValueError, match=r"holds nets \['D', 'G'\], the run has \['G'\]"):
+        ckpt.load_checkpoint(tmp_path / "checkpoints" / "00000003", {"G": fresh["G"]})
+
+
+def test_sampler_shards_like_distributed_sampler_and_resumes_mid_epoch():
+    data = list(range(11))
+    shards = [list(ResumableSampler(data, num_replicas=2, rank=r, seed=5)) for r in range(2)]
+    assert len(shards[0]) == len(shards[1]) == 5 and not set(shards[0]) & set(shards[1])
+    sampler = ResumableSampler(data, seed=5)
+    sampler.set_epoch(1)
+    epoch1 = list(sampler)
+    assert sorted(epoch1) == data and epoch1 != list(ResumableSampler(data, seed=5))  # epoch 0 differs
+    sampler.set_start(4)
+    assert list(sampler) == epoch1[4:] and len(sampler) == 7
+
+
+def test_endless_batches_resume_exactly():
+    data = [{"x": torch.tensor(i)} for i in range(10)]
+
+    def loader():
+        return torch.utils.data.DataLoader(data, batch_size=3, sampler=ResumableSampler(data, seed=1),
+                                           drop_last=True, generator=torch.Generator())
+    whole = endless_batches(loader(), DataPosition(), seed=1)
+    expected = [next(whole)["x"].tolist() for _ in range(8)]  # 3 batches an epoch
+    position = DataPosition()
+    first = endless_batches(loader(), position, seed=1)
+    got = [next(first)["x"].tolist() for _ in range(4)]
+    assert (position.epoch, position.consumed) == (1, 1)
+    resumed = endless_batches(loader(), DataPosition(position.epoch, position.consumed), seed=1)
+    got += [next(resumed)["x"].tolist() for _ in range(4)]
+    assert got == expected

@@ -1,0 +1,87 @@
+"""`semsynth train`: options from the task's Config, --help with defaults, --dry-run, fail-fast errors."""
+import json
+
+import pytest
+
+from semsynth.cli.main import main
+
+
+def test_train_help_lists_tasks_without_importing_them(toy, monkeypatch, capsys):
+    from semsynth.train.tasks import TASKS
+    monkeypatch.setitem(TASKS, "broken", "semsynth.train.tasks.does_not_exist")
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    assert "broken" in capsys.readouterr().out
+    assert main(["train", "broken"]) == 2
+    assert "task 'broken' is unavailable" in capsys.readouterr().err
+    assert main(["train", "nosuchtask"]) == 2
+    assert "unknown task 'nosuchtask'; choose from" in capsys.readouterr().err
+
+
+def test_task_help_shows_every_option_with_its_default(toy, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "toy", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--data NAME", "--size HxW", "--preset", "--batch INT", "--steps", "--kimg", "--seed", "--out",
+                   "--resume", "--dry-run", "--precision", "--compile, --no-compile", "--workers",
+                   "--ema-halflife-kimg", "--time-limit-minutes", "--checkpoint-every",
+                   "--channels INT", "--r1-interval", "--use-batchnorm, --no-use-batchnorm", "--nan-steps"):
+        assert option in text, option
+    assert "feature channels of G and D (default: 8)" in text
+    assert "global batch" in text and "(default: 8)" in text
+    assert text.count("(default:") >= 30
+
+
+def test_dry_run_prints_config_and_parameter_table(toy, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "toy", "--data", "toy", "--size", "16x32", "--channels", "4", "--nan-steps", "1,3",
+                 "--steps", "5", "--out", str(out), "--dry-run"])
+    assert code == 0
+    text = capsys.readouterr().out
+    config = json.loads(text[:text.index("\n}\n") + 2])
+    assert config["task_config"]["channels"] == 4 and config["task_config"]["nan_steps"] == [1, 3]
+    assert config["train"]["total_steps"] == 5 and config["train"]["batch"] == 4  # override, tiny preset
+    assert config["data"]["size"] == [16, 32]
+    table = text[text.index("network"):].splitlines()
+    assert [row.split()[0] for row in table] == ["network", "G", "D", "G_ema", "total"]
+    assert not out.exists(), "a dry run must not create the run directory"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--steps", "3", "--kimg", "1"], "only one of total_steps"),
+    (["--preset", "paper"], "unknown preset 'paper'"),
+    (["--data", "nowhere"], "unknown dataset 'nowhere'"),
+    (["--root", "/nonexistent/toy"], "root /nonexistent/toy does not exist"),
+    (["--channels", "0"], "channels must be >= 1"),
+    (["--batch", "3"], "not divisible"),
+    (["--precision", "fp8"], "precision"),
+])
+def test_impossible_configs_fail_before_any_work(toy, tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # only read for the divisibility check: no process group is started
+    base = ["train", "toy", "--data", "toy", "--size", "16x32", "--batch", "4", "--out", str(tmp_path / "run")]
+    assert main(base + argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--batch", "many"], ["--size", "16by32"], ["--steps"]])
+def test_bad_options_are_argparse_errors(toy, argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "toy"] + argv)
+    assert exit_.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_train_then_resume_from_the_command_line(toy, tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--out", str(out), "--sample-every", "2", "--checkpoint-every", "2"]
+    assert main(["train", "toy", "--data", "toy", "--size", "16x32", "--steps", "2", "--batch", "2"] + common) == 0
+    assert main(["train", "toy", "--resume", "--steps", "3", "--out", str(out)]) == 0   # the saved config + length
+    captured = capsys.readouterr()
+    assert "from step 2" in captured.err and "step 3/3" in captured.out
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["total_steps"] == 3 and saved["train"]["batch"] == 2
+    assert main(["train", "toy", "--resume", "--out", str(out), "--lr", "0.1"]) == 2
+    assert "task_config.lr" in capsys.readouterr().err

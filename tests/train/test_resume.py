@@ -1,0 +1,139 @@
+"""Checkpoints and --resume: a stopped-and-resumed run equals an unbroken one bit for bit, also after SIGKILL in
+the middle of a checkpoint write."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from semsynth.train import checkpoint as ckpt
+from semsynth.train.config import build_run_config
+from semsynth.train.engine import run_training
+
+
+def toy_run(out, steps, **train):
+    return build_run_config("toy", data="toy", size=(16, 32), augment=True, out=out, train_overrides={
+        "total_steps": steps, "checkpoint_every": 3, "sample_every": 4, "log_every": 2, **train})
+
+
+def load_all(folder: Path) -> dict:
+    out = {p.stem: load_file(str(p)) for p in sorted(folder.glob("*.safetensors"))}
+    out["state"] = torch.load(folder / ckpt.STATE_NAME, weights_only=True)
+    return out
+
+
+def assert_identical(a, b, where="checkpoint"):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert set(a) == set(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for k in a:
+            assert_identical(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_is_bit_identical(toy, tmp_path, workers, capsys):
+    # 10 items, batch 4 -> 2 batches an epoch: the stop at step 3 is in the middle of epoch 1
+    run_training(toy_run(tmp_path / "whole", 7, num_workers=workers))
+    run_training(toy_run(tmp_path / "split", 3, num_workers=workers))
+    assert ckpt.latest_checkpoint(tmp_path / "split").name == "00000003"
+    run_training(toy_run(tmp_path / "split", 7, num_workers=workers), resume=True)
+    assert "from step 3" in capsys.readouterr().err
+    whole = load_all(tmp_path / "whole" / "checkpoints" / "00000007")
+    split = load_all(tmp_path / "split" / "checkpoints" / "00000007")
+    assert set(whole) == {"G", "D", "G_ema", "state"}
+    assert whole["state"]["epoch"] == 3 and whole["state"]["consumed"] == 1
+    assert whole["state"]["optimizers"]["G"]["state"], "optimizer state must be saved"
+    assert_identical(whole, split)
+    init = load_all(tmp_path / "split" / "checkpoints" / "00000003")
+    assert not torch.equal(init["G"]["fc.weight"], split["G"]["fc.weight"])  # it did train after resuming
+
+
+def test_checkpoint_folder_and_run_dir_layout(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 7, keep_checkpoints=2))
+    assert [p.name for p in ckpt.list_checkpoints(out)] == ["00000006", "00000007"]  # keep the newest 2
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["00000004.png", "00000007.png"]
+    assert (out / "model" / "model.safetensors").is_file() and (out / "config.json").is_file()
+    assert list((out / "tb").iterdir())
+    stats = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in stats] == [2, 4, 6, 7]
+    assert {"G/loss", "D/loss", "kimg", "img_per_s", "skipped_steps"} <= set(stats[0])
+    state = load_all(out / "checkpoints" / "00000007")["state"]
+    assert state["step"] == 7 and state["nimg"] == 28 and state["bad_streak"] == 0
+
+
+def test_new_run_refuses_a_dir_with_checkpoints_and_resume_refuses_other_config(toy, tmp_path):
+    run_training(toy_run(tmp_path / "run", 2))
+    with pytest.raises(ValueError, match="--resume"):
+        run_training(toy_run(tmp_path / "run", 4))
+    with pytest.raises(ValueError, match=r"train\.seed: 0 -> 1"):
+        run_training(toy_run(tmp_path / "run", 4, seed=1), resume=True)
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        run_training(toy_run(tmp_path / "never", 4), resume=True)
+
+
+def test_time_limit_stops_cleanly(toy, tmp_path, monkeypatch, capsys):
+    class Clock:  # every call to time.time() advances one second
+        now = 0.0
+
+        def time(self):
+            self.now += 1.0
+            return self.now
+
+        def sleep(self, s):
+            pass
+    monkeypatch.setattr("semsynth.train.engine.time", Clock())
+    out = run_training(toy_run(tmp_path / "run", 1000, time_limit_minutes=0.1))  # 6 fake seconds
+    done = ckpt.latest_checkpoint(out)
+    assert 0 < int(done.name) < 1000 and (out / "model" / "model.safetensors").is_file()
+    assert "time limit" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_sigkill_during_checkpoint_write_resumes_from_previous(toy, tmp_path, capsys):
+    run = toy_run(tmp_path / "run", 6, checkpoint_every=2)
+    (tmp_path / "run").mkdir()
+    cfg = tmp_path / "run.json"
+    cfg.write_text(run.to_json())
+    script = Path(__file__).with_name("run_toy.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(cfg)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=toy.subprocess_env(**{ckpt.DELAY_ENV: "4:120"}))
+    root = tmp_path / "run" / "checkpoints"
+    deadline = time.time() + 90
+    try:
+        while not list(root.glob(ckpt.TMP_PREFIX + "00000004-*")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.time() < deadline, "the checkpoint write of step 4 never started"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "run")] == ["00000002"]
+    assert list(root.glob(ckpt.TMP_PREFIX + "*")), "the killed write left its temp folder"
+    run_training(run, resume=True)
+    err = capsys.readouterr().err
+    assert "removed incomplete checkpoint" in err and "from step 2" in err
+    assert not list(root.glob(ckpt.TMP_PREFIX + "*"))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]  # the killed run's line for step 4 was dropped, then written again
+    run_training(toy_run(tmp_path / "whole", 6, checkpoint_every=2))
+    assert_identical(load_all(tmp_path / "whole" / "checkpoints" / "00000006"), load_all(root / "00000006"))
+
+
+def test_bf16_autocast_and_channels_last_run(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 2, precision="bf16", channels_last=True))
+    g = load_all(out / "checkpoints" / "00000002")["G"]
+    assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in g.values())  # fp32 master weights

@@ -73,6 +73,10 @@ class StandInConfig:
     z_dim: int = 8
     use_vae: bool = False
     num_upsampling_layers: str = "normal"
+    norm: str = "batch"
+    spade_hidden: int = 16
+    use_spectral_norm: bool = True
+    use_dontcare: bool = False
     use_instance_edges: bool = False
     ndf: int = 8
     num_d: int = 1

@@ -22,7 +22,8 @@ def data():
 def make_task(data, **over):
     torch.manual_seed(0)
     cfg = replace(StandInConfig(), **over)
-    return UnpairedSIS(cfg, data, generator=StandInGenerator(data.classes.num_classes, cfg.z_dim))
+    channels = data.classes.num_classes + int(cfg.use_dontcare)
+    return UnpairedSIS(cfg, data, generator=StandInGenerator(channels, cfg.z_dim))
 
 
 def batch_of(data, n=4):
@@ -89,9 +90,9 @@ def test_fixed_inputs_and_sample(data):
     again = task.fixed_inputs(data, 3, torch.Generator().manual_seed(0))
     assert torch.equal(fixed["label"], again["label"]) and torch.equal(fixed["z"], again["z"])
     grid = task.sample(fixed)
-    assert grid.dtype == torch.uint8 and grid.shape == (6, 3, 32, 64)
+    assert grid.dtype == torch.uint8 and grid.shape == (3, 3, 32, 128)
     colours = data.classes.colorize(fixed["label"]).permute(0, 3, 1, 2)
-    assert torch.equal(grid[:3], colours)
+    assert torch.equal(grid[..., :64], colours)
     assert torch.equal(task.sample(fixed), grid)  # same z -> same photos
     assert task.nets["G"].training  # sample restores the mode
 
@@ -106,6 +107,15 @@ def test_unknown_phase_and_bad_data(data):
     with pytest.raises(ValueError, match="multiples of 32"):
         check_unpaired(cfg, StandInStreets(size=(48, 80), mode="unpaired", num_scenes=4))
     check_unpaired(cfg, data)
+    with pytest.raises(ValueError, match="use_instance_edges"):
+        make_task(data, use_instance_edges=True)
+
+
+def test_dontcare_channel(data):
+    task = make_task(data, use_dontcare=True)
+    label = torch.tensor([[[0, 255], [18, 1]]])
+    segmap = task.segmap(label)
+    assert segmap.shape == (1, 20, 2, 2) and segmap[0, 19, 0, 1] == 1 and segmap.sum() == 4
 
 
 def test_with_real_spade_generator_and_export(data, tmp_path):
@@ -113,8 +123,8 @@ def test_with_real_spade_generator_and_export(data, tmp_path):
     sis = pytest.importorskip("semsynth.train.tasks.sis")
     from semsynth.models import from_pretrained
 
-    cfg = replace(sis.Config(), mode="unpaired", family="oasis", ngf=4, z_dim=8, seg_channels=8,
-                  wavelet_channels=8)
+    cfg = replace(sis.Config(), mode="unpaired", family="oasis", ngf=4, z_dim=8, spade_hidden=8, seg_channels=8,
+                  wavelet_channels=8, use_vgg=False)
     task = UnpairedSIS(cfg, data)
     assert isinstance(task.nets["G"], spade.SPADEGenerator)
     loss, _ = task.loss("G", batch_of(data, 2))

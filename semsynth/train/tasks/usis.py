@@ -14,6 +14,7 @@ we follow the code (r1_interval = 4) and keep it a named option. Step order as t
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -42,12 +43,18 @@ def option(cfg, name: str):
     return getattr(cfg, name, USIS_DEFAULTS[name])
 
 
+def label_channels(cfg, num_classes: int) -> int:
+    return num_classes + int(getattr(cfg, "use_dontcare", False))
+
+
 def build_generator(cfg, num_classes: int, size: tuple[int, int]) -> torch.nn.Module:
-    """The OASIS-family SPADE generator (3D noise) of semsynth.models.spade, sized from the data set."""
+    """The OASIS-family SPADE generator (3D noise) of semsynth.models.spade, sized from the data set. USIS always
+    uses the OASIS family (UP §6.2), whatever cfg.family says (that field selects the paired generator)."""
     from semsynth.models.spade import SPADEGenerator, SPADEGeneratorConfig
     return SPADEGenerator(SPADEGeneratorConfig(
-        label_channels=num_classes, family="oasis", ngf=cfg.ngf, z_dim=cfg.z_dim, use_vae=False,
-        num_upsampling_layers=cfg.num_upsampling_layers, resolution=tuple(size)))
+        label_channels=label_channels(cfg, num_classes), family="oasis", ngf=cfg.ngf, z_dim=cfg.z_dim,
+        use_vae=False, num_upsampling_layers=cfg.num_upsampling_layers, norm=cfg.norm,
+        use_spectral_norm=cfg.use_spectral_norm, resolution=tuple(size), spade_hidden=cfg.spade_hidden))
 
 
 class UnpairedSIS(Task):
@@ -63,6 +70,10 @@ class UnpairedSIS(Task):
         self.size = tuple(dataset.size)
         self.dataset_name = getattr(dataset, "name", type(dataset).__name__)
         C = self.classes.num_classes
+        if getattr(cfg, "use_instance_edges", False):
+            raise ValueError("use_instance_edges needs instance maps paired with the layouts; USIS (mode unpaired) "
+                             "does not support it: set use_instance_edges=False")
+        self.use_dontcare = bool(getattr(cfg, "use_dontcare", False))
         depth = option(cfg, "seg_depth") or auto_depth(self.size)
         self.nets["G"] = generator if generator is not None else build_generator(cfg, C, self.size)
         self.nets["S"] = UNet(UNetConfig(in_channels=3, out_channels=C + 1, base_channels=cfg.seg_channels,
@@ -95,7 +106,11 @@ class UnpairedSIS(Task):
 
     # ------------------------------------------------------------------------------------- losses
     def segmap(self, label: torch.Tensor) -> torch.Tensor:
-        return one_hot(label, self.classes.num_classes, self.classes.ignore_index)  # [N, C, H, W]
+        """ids [N, H, W] -> one-hot [N, C (+1 don't-care), H, W]; ignore pixels are all-zero or don't-care."""
+        C, ignore = self.classes.num_classes, self.classes.ignore_index
+        if self.use_dontcare:
+            return one_hot(torch.where(label == ignore, torch.full_like(label, C), label), C + 1, ignore)
+        return one_hot(label, C, ignore)
 
     def generate(self, label: torch.Tensor, z: torch.Tensor | None = None, net: str = "G") -> torch.Tensor:
         N, H, W = label.shape
@@ -147,7 +162,7 @@ class UnpairedSIS(Task):
 
     @torch.no_grad()
     def sample(self, fixed: dict) -> torch.Tensor:
-        """uint8 [2n, 3, H, W]: n colourised layouts, then the n photos made from them (two grid rows)."""
+        """uint8 [n, 3, H, 2W]: each picture is the colourised layout | the photo made from it (as PairedSIS)."""
         key = "G_ema" if "G_ema" in self.nets else "G"
         net = self.nets[key]
         was_training = net.training
@@ -156,14 +171,15 @@ class UnpairedSIS(Task):
             photos = self.generate(fixed["label"], fixed["z"], net=key)
         finally:
             net.train(was_training)
-        return torch.cat([colorize_batch(fixed["label"], self.classes), to_uint8(photos).cpu()])
+        return torch.cat([colorize_batch(fixed["label"], self.classes), to_uint8(photos).cpu()], dim=3)
 
     def export(self, folder) -> None:
         net = unwrap(self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"])
         save_pretrained(net, folder, extra={
             "task": "sis", "mode": "unpaired", "classes": class_set_to_dict(self.classes),
             "size": list(self.size), "dataset": self.dataset_name,
-            "label_channels": self.classes.num_classes, "z_dim": self.cfg.z_dim})
+            "label_channels": label_channels(self.cfg, self.classes.num_classes), "use_dontcare": self.use_dontcare,
+            "use_instance_edges": False, "z_dim": self.cfg.z_dim, "task_config": dataclasses.asdict(self.cfg)})
 
 
 def check_unpaired(cfg, dataset) -> None:

@@ -13,14 +13,21 @@ import torch.nn.functional as F
 BANDS = ("LL", "LH", "HL", "HH")
 
 
-def haar_filters(dtype=torch.float32, device=None) -> torch.Tensor:
-    """[4, 1, 2, 2] analysis filters LL, LH, HL, HH (outer products of PyWavelets' Haar lo/hi filters)."""
+def _pywt_haar_bank() -> torch.Tensor:
     w = pywt.Wavelet("haar")
     # pywt's dec_* are convolution filters; conv2d correlates, so reverse them
     lo = torch.tensor(w.dec_lo[::-1], dtype=torch.float64)
     hi = torch.tensor(w.dec_hi[::-1], dtype=torch.float64)
     bank = [torch.outer(lo, lo), torch.outer(hi, lo), torch.outer(lo, hi), torch.outer(hi, hi)]  # rows x cols
-    return torch.stack(bank).unsqueeze(1).to(dtype=dtype, device=device)
+    return torch.stack(bank).unsqueeze(1)
+
+
+_HAAR = _pywt_haar_bank()  # [4, 1, 2, 2] float64, built once
+
+
+def haar_filters(dtype=torch.float32, device=None) -> torch.Tensor:
+    """[4, 1, 2, 2] analysis filters LL, LH, HL, HH (outer products of PyWavelets' Haar lo/hi filters)."""
+    return _HAAR.to(dtype=dtype, device=device)
 
 
 def _channel_major(channels: int) -> torch.Tensor:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 
@@ -25,6 +26,8 @@ class UNetConfig:
     max_channels: int = 512            # cap of the encoder widths
     depth: int = 6                     # residual down blocks = up blocks; H and W must be divisible by 2**depth
     use_spectral_norm: bool = True     # spectral norm on every conv except the final 1x1
+    init_gain: float = 0.0             # xavier-normal gain of every conv, biases 0 (OASIS / USIS S: 0.02);
+                                       # 0 = PyTorch's default init
 
     def encoder_channels(self) -> list[int]:
         """[in, c1, ..., c_depth]; the published config gives [3, 128, 128, 256, 256, 512, 512]."""
@@ -98,6 +101,16 @@ class UNet(nn.Module):
         up.append(ResBlock(2 * ch[1], cfg.last_channels(), 1, False, use_sn))
         self.up = nn.ModuleList(up)
         self.out = nn.Conv2d(cfg.last_channels(), cfg.out_channels, 1)
+        if cfg.init_gain > 0:
+            self.init_weights(cfg.init_gain)
+
+    def init_weights(self, gain: float) -> None:
+        """OASIS `init_networks`: xavier-normal(gain) weights, zero biases (spectral-norm convs: the raw weight)."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                w = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+                nn.init.xavier_normal_(w, gain=gain)
+                nn.init.zeros_(m.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         N, C, H, W = image.shape

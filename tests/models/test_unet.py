@@ -58,3 +58,14 @@ def test_save_load_round_trip(tmp_path):
     loaded = from_pretrained(tmp_path / "m")
     assert torch.equal(net(x), loaded(x))
     assert loaded.meta["task"] == "segmenter"
+
+
+def test_init_gain_sets_xavier_scale_and_zero_bias():
+    torch.manual_seed(0)
+    net = UNet(UNetConfig(out_channels=5, base_channels=16, max_channels=32, depth=3, init_gain=0.02))
+    w = net.out.weight  # [5, 8, 1, 1], not spectral-normed: xavier std = gain * sqrt(2 / (fan_in + fan_out))
+    assert torch.all(net.out.bias == 0)
+    raw = net.down[1].conv1.parametrizations.weight.original  # [16, 16, 3, 3]
+    expected = 0.02 * (2 / (16 * 9 + 16 * 9)) ** 0.5
+    assert raw.std().item() == pytest.approx(expected, rel=0.15)
+    assert w.abs().max() < 0.1

@@ -1,5 +1,5 @@
 import sys
-from dataclasses import replace
+from dataclasses import make_dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +109,17 @@ def test_unknown_phase_and_bad_data(data):
     check_unpaired(cfg, data)
     with pytest.raises(ValueError, match="use_instance_edges"):
         make_task(data, use_instance_edges=True)
+
+
+def test_extra_options_are_read_when_the_config_has_them(data):
+    extra = make_dataclass("WithUSISOptions", [("r1_gamma", float, 0.0), ("r1_interval", int, 16),
+                                               ("seg_depth", int, 3), ("seg_init_gain", float, 0.02)],
+                           bases=(StandInConfig,), frozen=True)
+    cfg = extra()
+    task = UnpairedSIS(cfg, data, generator=StandInGenerator(data.classes.num_classes, cfg.z_dim))
+    assert [p.name for p in task.phases()] == ["G", "S", "Dw"]  # r1_gamma 0: no R1 phase
+    assert task.nets["S"].cfg.depth == 3 and task.nets["S"].cfg.init_gain == 0.02
+    assert task.r1_interval == 16
 
 
 def test_dontcare_channel(data):

@@ -1,0 +1,70 @@
+"""Run a trained segmenter on photos: the mIoU proxy of `semsynth evaluate miou`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from semsynth.models.io import CONFIG_NAME, from_pretrained
+
+
+def load_segmenter(path, device="cpu") -> torch.nn.Module:
+    """A segmenter from a semsynth model folder (`semsynth train segmenter` export), a run directory holding one
+    in `RUN/model`, or a TorchScript file (`torch.jit.load`). Returned in eval mode; a folder model keeps its
+    `config.json` as `model.meta` (with the training "size")."""
+    path = Path(path)
+    if path.is_dir():
+        folder = path if (path / CONFIG_NAME).is_file() else path / "model"
+        if not (folder / CONFIG_NAME).is_file():
+            raise FileNotFoundError(f"{path}: neither a model folder ({CONFIG_NAME}) nor a run directory with "
+                                    f"model/{CONFIG_NAME}; train one with `semsynth train segmenter`")
+        model = from_pretrained(folder, device)
+        task = model.meta.get("task")
+        if task != "segmenter":
+            raise ValueError(f"{folder} holds a {task!r} model, not a segmenter (task 'segmenter')")
+        return model
+    if path.is_file():
+        try:
+            model = torch.jit.load(str(path), map_location=device)
+        except RuntimeError as err:
+            raise ValueError(f"{path}: not a TorchScript segmenter ({err})") from err
+        return model.eval()
+    raise FileNotFoundError(f"segmenter {path} does not exist")
+
+
+@torch.no_grad()
+def segment(model: torch.nn.Module, images: torch.Tensor, batch: int = 16,
+            size: tuple[int, int] | None = None) -> torch.Tensor:
+    """images float [N, 3, H, W] in [-1, 1] -> LongTensor [N, H, W] of class ids (argmax of the logits).
+
+    Photos are resized (bilinear) to `size`, or to the size the model was trained at (`model.meta["size"]`),
+    and the predictions resized back with nearest (ids must not blend). Runs on the model's device, returns CPU.
+    """
+    if images.dim() != 4 or images.shape[1] != 3 or not images.is_floating_point():
+        raise ValueError(f"segment expects float images [N, 3, H, W] in [-1, 1], got {images.dtype} "
+                         f"{tuple(images.shape)}")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < -1.01 or hi > 1.01:
+        raise ValueError(f"segment expects images in [-1, 1], found {lo:.3g}..{hi:.3g} "
+                         "(convert uint8 photos with semsynth.data.from_uint8)")
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    meta = getattr(model, "meta", None)
+    if size is None and isinstance(meta, dict) and meta.get("size"):
+        size = tuple(meta["size"])
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    N, _, H, W = images.shape
+    out = []
+    for start in range(0, N, batch):
+        x = images[start:start + batch].to(device, torch.float32)
+        if size is not None and tuple(size) != (H, W):
+            x = F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+        pred = model(x).argmax(1)  # [n, h, w]
+        if pred.shape[-2:] != (H, W):
+            pred = F.interpolate(pred[:, None].float(), size=(H, W), mode="nearest")[:, 0].long()
+        out.append(pred.cpu())
+    return torch.cat(out)

@@ -20,7 +20,7 @@ BASE_COLORS = np.array([
 # texture strength per train id: fine grain (per pixel) and blotches (about 1/40 of the image height)
 FINE = np.array([0.07, 0.06, 0.05, 0.08, 0.10, 0.03, 0.02, 0.02, 0.22, 0.18, 0.01, 0.04, 0.04, 0.02, 0.03, 0.03,
                  0.03, 0.03, 0.03], np.float32)
-COARSE = np.array([0.08, 0.06, 0.06, 0.08, 0.05, 0.02, 0.0, 0.0, 0.25, 0.2, 0.05, 0.0, 0.0, 0.0, 0.02, 0.0, 0.0,
+COARSE = np.array([0.05, 0.05, 0.06, 0.08, 0.05, 0.02, 0.0, 0.0, 0.25, 0.2, 0.05, 0.0, 0.0, 0.0, 0.02, 0.0, 0.0,
                    0.0, 0.0], np.float32)
 TILE = 256
 

@@ -50,7 +50,11 @@ class ClassSet:
 
     def check_ids(self, label: np.ndarray | torch.Tensor, where: str = "label map") -> None:
         """Raise ValueError listing ids that are neither a class nor `ignore_index`."""
-        values = torch.as_tensor(label).unique().tolist()
+        ids = torch.as_tensor(label)
+        if ids.dtype == torch.uint8:  # bincount: ~10x faster than unique on a 256x512 map
+            values = ids.ravel().bincount(minlength=256).nonzero().ravel().tolist()
+        else:
+            values = ids.unique().tolist()
         bad = [v for v in values if not (0 <= v < self.num_classes) and v != self.ignore_index]
         if bad:
             raise ValueError(

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from semsynth.data.street_canvas import (BICYCLE, BUILDING, BUS, CAR, LIGHT, MOTORCYCLE, PERSON, POLE, RIDER,
+from semsynth.data.street_canvas import (BICYCLE, BUILDING, BUS, CAR, FENCE, LIGHT, MOTORCYCLE, PERSON, POLE, RIDER,
                                          ROAD, SIDEWALK, SIGN, TERRAIN, TRAIN, TRUCK, VEGETATION, Canvas)
 from semsynth.data.street_scene import Block, Scene, Thing
 
@@ -120,6 +120,8 @@ def _facades(scene: Scene, cv: Canvas, blocks: tuple[Block, ...], facade_x: floa
     shop = (Y > 0.4) & (Y < 2.5) & (((Zf / 5.0) % 1.0) < 0.75)
     glass = (window | shop) & (label == BUILDING)
     light = np.where(glass, per_block("window_tone"), np.float32(1.0)) * np.float32(sun)
+    bars = in_front & ((front == FENCE) & ((Zf * 2.5) % 1.0 < 0.4))  # fence posts 0.4 m apart
+    light = np.where(bars, light * np.float32(0.6), light)
     np.copyto(cv.shade[where], light, where=inside)
 
 
@@ -136,6 +138,11 @@ def _project(scene: Scene, thing: Thing, width: float | None = None, height: flo
     return xc - half, xc + half, cam.y(lift + h, thing.Z), cam.y(lift, thing.Z)
 
 
+def _tiny(where) -> bool:
+    """Under 8 pixels tall: parts would not show, so draw one silhouette (saves time on distant things)."""
+    return where[0].stop - where[0].start < 8
+
+
 def _shadow(scene: Scene, thing: Thing, cv: Canvas, width: float) -> None:
     x0, x1, _, y1 = _project(scene, thing, width * 1.15, 0.0)
     cam = scene.camera
@@ -150,16 +157,19 @@ def _shadow(scene: Scene, thing: Thing, cv: Canvas, width: float) -> None:
 
 def _vehicle(thing: Thing, scene: Scene, cv: Canvas) -> None:
     cls = {"car": CAR, "truck": TRUCK, "bus": BUS, "train": TRAIN}[thing.kind]
-    _shadow(scene, thing, cv, thing.size[0])
     box = cv.box(*_project(scene, thing))
     if box is None:
         return
     where, bx, by = box
-    body, glass = cv.color(thing.colors[0]), cv.color(thing.colors[1])
-    dark, red = cv.color((22, 22, 24)), cv.color((190, 25, 20))
+    body = cv.color(thing.colors[0])
     edge = np.abs(bx - 0.5)
     gradient = 1.15 - 0.35 * by
     Z = thing.Z
+    if _tiny(where):
+        cv.draw(where, (by > 0.04) & (edge < 0.5 - 0.12 * (by < 0.42) * (cls == CAR)), cls, Z, body, gradient)
+        return
+    _shadow(scene, thing, cv, thing.size[0])
+    glass, dark, red = cv.color(thing.colors[1]), cv.color((22, 22, 24)), cv.color((190, 25, 20))
     if cls == CAR:
         cabin_half = 0.36 - 0.1 * (0.42 - by) / 0.4
         lower = (by > 0.4) & (by < 0.9) & (edge < 0.5 - 0.04 * (by < 0.47))
@@ -190,10 +200,14 @@ def _person(thing: Thing, scene: Scene, cv: Canvas) -> None:
     shirt, trousers, skin = (cv.color(c) for c in thing.colors[:3])
     spread = (0.08, 0.14, 0.2, 0.11)[thing.variant]
     Z = thing.Z
+    if _tiny(where):
+        cv.draw(where, (by > 0.5) & (np.abs(bx - 0.5) < 0.3), PERSON, Z, trousers)
+        cv.draw(where, (by <= 0.5) & (np.abs(bx - 0.5) < 0.4), PERSON, Z, shirt)
+        return
     head = ((bx - 0.5) / 0.2) ** 2 + ((by - 0.065) / 0.065) ** 2 < 1
     torso = (by > 0.12) & (by < 0.56) & (np.abs(bx - 0.5) < 0.46 - 0.12 * (by < 0.16))
-    legs = (by >= 0.5) & ((np.abs(bx - 0.5 + spread * (by - 0.5) * 2) < 0.13) |
-                          (np.abs(bx - 0.5 - spread * (by - 0.5) * 2) < 0.13))
+    apart = 0.12 + spread * (by - 0.5) * 2  # each leg's centre from the middle: wider towards the feet
+    legs = (by >= 0.5) & (np.abs(np.abs(bx - 0.5) - apart) < 0.1)
     cv.draw(where, legs, PERSON, Z, trousers, 1.05 - 0.3 * by)
     cv.draw(where, torso, PERSON, Z, shirt, 1.1 - 0.3 * by)
     cv.draw(where, head, PERSON, Z, skin)
@@ -311,10 +325,13 @@ def _tree(thing: Thing, scene: Scene, cv: Canvas) -> None:
         return
     where, bx, by = box
     u, v = bx - 0.5, by - 0.5
-    angle = np.arctan2(v, u)
-    phase = thing.variant * 0.37
-    radius = 0.5 * (1 + 0.1 * np.sin(7 * angle + phase) + 0.07 * np.sin(13 * angle + 3 * phase))
-    crown = u * u + v * v < radius * radius
+    if _tiny(where):
+        crown = u * u + v * v < 0.25
+    else:  # a leafy outline
+        angle = np.arctan2(v, u)
+        phase = thing.variant * 0.37
+        radius = 0.5 * (1 + 0.1 * np.sin(7 * angle + phase) + 0.07 * np.sin(13 * angle + 3 * phase))
+        crown = u * u + v * v < radius * radius
     cv.draw(where, crown, VEGETATION, Z, leaves, 1.2 - 0.5 * by - 0.2 * u)
 
 

@@ -111,7 +111,8 @@ def _facades(scene: Scene, cv: Canvas, blocks: tuple[Block, ...], facade_x: floa
     label = np.where(in_front, front.astype(np.uint8), cls)
     np.copyto(cv.label[where], label, where=inside)
     np.copyto(cv.depth[where], Zf, where=inside)
-    np.copyto(cv.paint[where], np.where(in_front, cv.class_paint(front.astype(np.intp)), _block_colors(blocks, cv)[index]), where=inside)
+    paint = np.where(in_front, cv.class_paint(front.astype(np.intp)), _block_colors(blocks, cv)[index])
+    np.copyto(cv.paint[where], paint, where=inside)
     # windows: a grid in facade coordinates (along-street Zf, height Y), so they follow the perspective
     Y = cam.height - (ys - cam.horizon) * (Zf / cam.focal)                              # [h, w] metres
     col_in = ((Zf - bump) / per_block("window_dz")) % 1.0

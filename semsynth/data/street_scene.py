@@ -118,9 +118,8 @@ def _light(rng: np.random.Generator) -> dict:
         tint=tuple(rng.uniform(0.88, 1.12, 3).tolist()),
         sun_left=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
         sun_right=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
-        sky_top=tuple((np.array([70, 120, 200]) if sunny else np.array([150, 155, 165])) * rng.uniform(0.8, 1.15, 3)),
-        sky_horizon=tuple((np.array([190, 210, 235]) if sunny else np.array([205, 205, 210])) * rng.uniform(0.9, 1.05,
-                                                                                                          3)),
+        sky_top=tuple(np.array([70, 120, 200] if sunny else [150, 155, 165]) * rng.uniform(0.8, 1.15, 3)),
+        sky_horizon=tuple(np.array([190, 210, 235] if sunny else [205, 205, 210]) * rng.uniform(0.9, 1.05, 3)),
         fog=float(rng.uniform(60, 250)),           # metres at which 63% of the colour is haze
         class_jitter=rng.uniform(0.85, 1.15, (19, 3)).astype(np.float32),
         noise_offset=tuple(int(v) for v in rng.integers(0, 1 << 16, 4)),
@@ -180,7 +179,7 @@ def _person(rng, kind: str, X: float, Z: float) -> Thing:
 def _things(rng: np.random.Generator, scene: Scene, lane_w: float, styles: list[str]) -> list[Thing]:
     things: list[Thing] = []
     road_l, road_r = scene.road
-    far = scene.end * 0.9
+    far = min(scene.end * 0.9, 130.0)  # beyond ~130 m things are a few pixels even at 512 x 1024
     # parked cars along both curbs, in runs with gaps
     for side, x in ((0, road_l + 1.1), (1, road_r - 1.1)):
         if rng.random() < 0.65:

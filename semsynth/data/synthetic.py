@@ -27,6 +27,8 @@ def render_scene(seed: int, split: str, index: int, size=(256, 512), space: int 
     same arguments give the same arrays bit for bit in any process."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r} for synthetic-streets; choose from {list(SPLITS)}")
+    if int(seed) < 0 or int(index) < 0:
+        raise ValueError(f"synthetic-streets seeds and scene indices must be >= 0, got seed {seed}, index {index}")
     h, w = (int(s) for s in size)
     rng = np.random.default_rng([_SALT, int(seed), SPLITS[split], space, int(index)])
     scene = sample_scene(rng)
@@ -50,6 +52,8 @@ class SyntheticStreets(SegmentationDataset):
                              f"augment")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} for synthetic-streets; choose from {list(SPLITS)}")
+        if int(seed) < 0:
+            raise ValueError(f"synthetic-streets seed must be >= 0, got {seed}")
         super().__init__(get_class_set("cityscapes"), size=size, mode=mode, seed=seed, augment=augment)
         self.split = split
         self._num_scenes = DEFAULT_NUM_SCENES[split] if num_scenes is None else int(num_scenes)

@@ -146,6 +146,8 @@ def test_split_sizes_and_bad_options():
         SyntheticStreets(split="dev")
     with pytest.raises(ValueError, match="class_set"):
         load_dataset("synthetic-streets", class_set="ade20k")
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        SyntheticStreets(seed=-1)
     with pytest.raises(ValueError, match="num_scenes"):
         SyntheticStreets(num_scenes=0)
 

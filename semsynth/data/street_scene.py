@@ -115,13 +115,13 @@ def _light(rng: np.random.Generator) -> dict:
     sunny = rng.random() < 0.6
     return dict(
         brightness=float(rng.uniform(0.75, 1.15)),
-        tint=tuple(rng.uniform(0.88, 1.12, 3).tolist()),
+        tint=tuple(rng.uniform(0.92, 1.08, 3).tolist()),
         sun_left=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
         sun_right=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
         sky_top=tuple(np.array([70, 120, 200] if sunny else [150, 155, 165]) * rng.uniform(0.8, 1.15, 3)),
         sky_horizon=tuple(np.array([190, 210, 235] if sunny else [205, 205, 210]) * rng.uniform(0.9, 1.05, 3)),
         fog=float(rng.uniform(60, 250)),           # metres at which 63% of the colour is haze
-        class_jitter=rng.uniform(0.85, 1.15, (19, 3)).astype(np.float32),
+        class_jitter=rng.uniform(0.9, 1.1, (19, 3)).astype(np.float32),
         noise_offset=tuple(int(v) for v in rng.integers(0, 1 << 16, 4)),
     )
 

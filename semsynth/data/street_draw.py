@@ -275,7 +275,7 @@ def _pole(thing: Thing, scene: Scene, cv: Canvas) -> None:
     toward_road = 1.0 if side == 0 else -1.0
     if kind == "sign":
         shape = thing.variant % 3
-        size = 0.7
+        size = 0.8
         box = cv.box(*_project(scene, thing, width=size, height=size, lift=height - size - 0.2))
         if box is None:
             return

@@ -83,12 +83,12 @@ def _blocks(rng: np.random.Generator, style: str, end: float) -> tuple[Block, ..
     while z < end:
         length = float(rng.uniform(10, 45))
         kind = _pick(rng, ("building", "green", "wall", "fence"),
-                     (0.78, 0.12, 0.06, 0.04) if style == "city" else (0.25, 0.45, 0.15, 0.15))
+                     (0.72, 0.18, 0.06, 0.04) if style == "city" else (0.25, 0.45, 0.15, 0.15))
         color = tuple(FACADE_COLORS[rng.integers(len(FACADE_COLORS))] * rng.uniform(0.8, 1.15, 3))
         common = dict(color=color, window_dz=float(rng.uniform(2.5, 5.0)), window_dy=float(rng.uniform(2.8, 3.6)),
                       window_tone=float(rng.uniform(0.3, 0.75)), bump=float(rng.uniform(0, 100)))
         if kind == "building":
-            block = Block(z, z + length, BUILDING, float(rng.uniform(7, 32)), **common)
+            block = Block(z, z + length, BUILDING, float(rng.uniform(6, 28)), **common)
         elif kind == "green":
             block = Block(z, z + length * 0.6, VEGETATION, float(rng.uniform(3, 9)), **common)
         else:
@@ -182,17 +182,17 @@ def _things(rng: np.random.Generator, scene: Scene, lane_w: float, styles: list[
     far = min(scene.end * 0.9, 130.0)  # beyond ~130 m things are a few pixels even at 512 x 1024
     # parked cars along both curbs, in runs with gaps
     for side, x in ((0, road_l + 1.1), (1, road_r - 1.1)):
-        if rng.random() < 0.65:
-            z = float(rng.uniform(3.5, 12))
+        if rng.random() < 0.8:
+            z = float(rng.uniform(3.5, 10))
             while z < far:
                 if rng.random() < 0.75:
-                    kind = "car" if rng.random() < 0.93 else "truck"
+                    kind = "car" if rng.random() < 0.96 else "truck"
                     things.append(_car(rng, kind, x + float(rng.normal(0, 0.1)), z))
                 z += float(rng.uniform(5.0, 14.0))
     # traffic in the lanes (the camera's lane starts further ahead)
     lane_centres = [road_l + 0.5 + lane_w * (k + 0.5) for k in range(len(scene.lanes) + 1)]
     for x in lane_centres:
-        for _ in range(int(rng.integers(0, 4))):
+        for _ in range(int(rng.integers(0, 5))):
             kind = _pick(rng, ("car", "truck", "bus", "train"), (0.8, 0.08, 0.09, 0.03))
             z = float(rng.uniform(7.0 if abs(x) < lane_w / 2 else 4.5, far * 0.7))
             things.append(_car(rng, str(kind), x + float(rng.normal(0, 0.25)), z))
@@ -202,7 +202,7 @@ def _things(rng: np.random.Generator, scene: Scene, lane_w: float, styles: list[
         x = road_r - float(rng.uniform(1.0, 2.5)) if rng.random() < 0.7 else road_l + float(rng.uniform(1.0, 2.5))
         things.append(_person(rng, kind, x, float(rng.uniform(5, 60))))
     # pedestrians on the sidewalks, a few crossing
-    for _ in range(int(rng.integers(0, 12))):
+    for _ in range(int(rng.integers(1, 18))):
         side = int(rng.integers(2))
         if side == 0:
             x = road_l - float(rng.uniform(0.3, scene.sidewalk[0] - 0.2))
@@ -210,14 +210,14 @@ def _things(rng: np.random.Generator, scene: Scene, lane_w: float, styles: list[
             x = road_r + float(rng.uniform(0.3, scene.sidewalk[1] - 0.2))
         if rng.random() < 0.08:
             x = float(rng.uniform(road_l, road_r))
-        kind = "person" if rng.random() < 0.9 else "bicycle-parked"
+        kind = "person" if rng.random() < 0.85 else "bicycle-parked"
         things.append(_person(rng, kind, x, float(rng.uniform(3.0, far * 0.5))))
     # poles at the curbs carrying signs, traffic lights or lamps
     for side, x in ((0, road_l - 0.45), (1, road_r + 0.45)):
         z = float(rng.uniform(4, 25))
         spacing = float(rng.uniform(12, 35))
         while z < far:
-            kind = _pick(rng, ("sign", "light", "lamp"), (0.45, 0.2, 0.35))
+            kind = _pick(rng, ("sign", "light", "lamp"), (0.5, 0.2, 0.3))
             things.append(Thing(f"pole-{kind}", x, z, (float(rng.uniform(0.12, 0.22)), float(rng.uniform(3.2, 8.5))),
                                 colors=(tuple(rng.uniform(90, 170, 3)),), variant=int(rng.integers(3)) + 3 * side))
             z += spacing * float(rng.uniform(0.7, 1.3))

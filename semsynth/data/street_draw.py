@@ -29,8 +29,8 @@ def draw_scene(scene: Scene, cv: Canvas) -> None:
     _ground(scene, cv)
     left, right = scene.facade_x
     c_vp = _col(cv, scene.camera.vanish_x)
-    _facades(scene, cv, scene.blocks[0], left, slice(0, c_vp), scene.light["sun_left"])
-    _facades(scene, cv, scene.blocks[1], right, slice(c_vp, cv.w), scene.light["sun_right"])
+    _facades(scene, cv, scene.blocks[0], left, slice(0, c_vp), scene.light.sun_left)
+    _facades(scene, cv, scene.blocks[1], right, slice(c_vp, cv.w), scene.light.sun_right)
     for thing in scene.things:
         THINGS[thing.kind.split("-")[0]](thing, scene, cv)
 

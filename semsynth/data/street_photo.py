@@ -40,7 +40,7 @@ def render_photo(scene: Scene, cv: Canvas) -> np.ndarray:
     """uint8 [H, W, 3] photo of the canvas."""
     light = scene.light
     fine_tile, smooth_tile = noise_tiles()
-    oy, ox, sy, sx = (v % TILE for v in light["noise_offset"])
+    oy, ox, sy, sx = (v % TILE for v in light.noise_offset)
     if cv.h + oy <= fine_tile.shape[0] and cv.w + ox <= fine_tile.shape[1]:
         fine = fine_tile[oy:oy + cv.h, ox:ox + cv.w]
     else:
@@ -50,16 +50,16 @@ def render_photo(scene: Scene, cv: Canvas) -> np.ndarray:
     label = cv.label
     is_sky = label == SKY
     lum = cv.shade * (1 + FINE[label] * fine + COARSE[label] * smooth)                    # [H, W]
-    haze = 1 - np.exp(-cv.depth / np.float32(light["fog"]))
+    haze = 1 - np.exp(-cv.depth / np.float32(light.fog))
     haze = np.where(is_sky, np.float32(0.0), haze * np.float32(0.85))                     # [H, W]
     glow = np.where((label == ROAD) | (label == LIGHT), cv.glow, np.float32(0.0)) * np.float32(255.0)
 
     # colour table (see Canvas): one sky colour per row (a vertical gradient), class colours, instance colours
-    top, horizon = np.asarray(light["sky_top"], np.float32), np.asarray(light["sky_horizon"], np.float32)
+    top, horizon = np.asarray(light.sky_top, np.float32), np.asarray(light.sky_horizon, np.float32)
     t = np.clip(cv.ys / max(scene.camera.horizon, 1e-3), 0, 1)[:, None] ** 0.8            # [H, 1]
-    table = np.concatenate([top + (horizon - top) * t, BASE_COLORS * light["class_jitter"],
+    table = np.concatenate([top + (horizon - top) * t, BASE_COLORS * light.class_jitter,
                             np.asarray(cv.colors, np.float32).reshape(-1, 3)])
-    gain = np.asarray(light["tint"], np.float32) * np.float32(light["brightness"])
+    gain = np.asarray(light.tint, np.float32) * np.float32(light.brightness)
     out = np.empty((cv.h, cv.w, 3), np.uint8)
     for c in range(3):  # planar: numpy is much faster on [H, W] planes than on a trailing axis of 3
         img = table[:, c].take(cv.paint)

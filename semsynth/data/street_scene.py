@@ -48,6 +48,20 @@ class Thing:
     variant: int = 0         # drawer-specific choice (sign shape, walking pose...)
 
 
+@dataclass(frozen=True)
+class Light:
+    """Per-scene lighting and colour cast of the photo."""
+    brightness: float = 1.0          # global gain
+    tint: tuple = (1.0, 1.0, 1.0)    # RGB gains (colour cast)
+    sun_left: float = 1.0            # light on the left facades (< 1: in shade)
+    sun_right: float = 1.0           # light on the right facades
+    sky_top: tuple = (70, 120, 200)  # RGB at the top of the picture
+    sky_horizon: tuple = (190, 210, 235)  # RGB at the horizon, also the haze colour
+    fog: float = 150.0               # metres at which 63% of a colour is haze
+    class_jitter: np.ndarray = field(default_factory=lambda: np.ones((19, 3), np.float32))  # RGB gains per class
+    noise_offset: tuple = (0, 0, 0, 0)  # texture tile offsets: grain (y, x), blotches (y, x)
+
+
 @dataclass
 class Scene:
     camera: Camera
@@ -59,7 +73,7 @@ class Scene:
     blocks: tuple            # (left blocks, right blocks)
     skyline: tuple           # ((x0, x1, height, cls), ...) in screen x, metres, at depth `end`
     things: list = field(default_factory=list)
-    light: dict = field(default_factory=dict)
+    light: Light = field(default_factory=Light)
 
     @property
     def facade_x(self) -> tuple[float, float]:
@@ -111,16 +125,16 @@ def _skyline(rng: np.random.Generator) -> tuple:
     return tuple(out)
 
 
-def _light(rng: np.random.Generator) -> dict:
+def _light(rng: np.random.Generator) -> Light:
     sunny = rng.random() < 0.6
-    return dict(
+    return Light(
         brightness=float(rng.uniform(0.75, 1.15)),
         tint=tuple(rng.uniform(0.92, 1.08, 3).tolist()),
         sun_left=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
         sun_right=float(rng.uniform(0.55, 1.0) if sunny else rng.uniform(0.85, 0.95)),
         sky_top=tuple(np.array([70, 120, 200] if sunny else [150, 155, 165]) * rng.uniform(0.8, 1.15, 3)),
         sky_horizon=tuple(np.array([190, 210, 235] if sunny else [205, 205, 210]) * rng.uniform(0.9, 1.05, 3)),
-        fog=float(rng.uniform(60, 250)),           # metres at which 63% of the colour is haze
+        fog=float(rng.uniform(60, 250)),
         class_jitter=rng.uniform(0.9, 1.1, (19, 3)).astype(np.float32),
         noise_offset=tuple(int(v) for v in rng.integers(0, 1 << 16, 4)),
     )

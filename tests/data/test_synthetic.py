@@ -4,6 +4,7 @@ import torch
 
 from semsynth.classes import get_class_set
 from semsynth.data import load_dataset
+from semsynth.data.street_photo import noise_tiles
 from semsynth.data.synthetic import SyntheticStreets, render_scene
 
 SKY, ROAD = 10, 0
@@ -165,6 +166,7 @@ def test_augment_flips_label_and_photo_together():
 
 
 def test_workers_give_the_same_items():
+    noise_tiles.cache_clear()  # each worker process builds its own texture tiles
     ds = SyntheticStreets(size=(32, 64), num_scenes=4)
     loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2)
     batches = list(loader)

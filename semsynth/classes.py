@@ -50,11 +50,8 @@ class ClassSet:
 
     def check_ids(self, label: np.ndarray | torch.Tensor, where: str = "label map") -> None:
         """Raise ValueError listing ids that are neither a class nor `ignore_index`."""
-        ids = torch.as_tensor(label)
-        if ids.dtype == torch.uint8:  # bincount: ~10x faster than unique on a 256x512 map
-            values = ids.ravel().bincount(minlength=256).nonzero().ravel().tolist()
-        else:
-            values = ids.unique().tolist()
+        arr = label.detach().cpu().numpy() if isinstance(label, torch.Tensor) else np.asarray(label)
+        values = np.unique(arr).tolist()  # numpy: torch.unique is ~100x slower on a busy CPU's thread pool
         bad = [v for v in values if not (0 <= v < self.num_classes) and v != self.ignore_index]
         if bad:
             raise ValueError(

@@ -29,7 +29,8 @@ def read_image(path: Path, mode: str) -> np.ndarray:
             im.load()
             if mode == "L" and im.mode not in ("L", "P", "I", "I;16"):
                 raise CorruptFileError(f"{path}: label maps must be single-channel id PNGs, found mode {im.mode}")
-            arr = np.asarray(im.convert(mode) if im.mode not in ("I", "I;16") else im)
+            keep = im.mode in ("I", "I;16") or (mode == "L" and im.mode == "P")  # P: the palette indices are the ids
+            arr = np.array(im if keep else im.convert(mode))  # a writable copy: torch.from_numpy needs one
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise CorruptFileError(f"{path}: cannot decode image ({err})") from err
     if mode == "L" and arr.dtype != np.uint8:
@@ -89,6 +90,15 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         return self.load_label(index), self.load_image(index)
 
+    def load_extras(self, index: int) -> dict[str, np.ndarray]:
+        """Optional integer maps [H, W] of scene `index` (same size as its label) that follow the label's geometry:
+        nearest resize, same crop and flip. Each becomes item[key] through `finish_extra`. Default: none."""
+        return {}
+
+    def finish_extra(self, key: str, arr: np.ndarray) -> torch.Tensor:
+        """Tensor stored as item[key] for a transformed extra map (default: LongTensor[H, W])."""
+        return torch.from_numpy(arr.astype(np.int64))
+
     # -- shared -------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return self.num_scenes
@@ -107,7 +117,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         # a function of (seed, epoch, index) only, so workers and resumed runs see the same crops
         return np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
 
-    def _raw(self, index: int) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    def _raw(self, index: int) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, np.ndarray], str]:
         name = self.scene_name(index)
         if self.mode == "paired":
             label, image = self.load_pair(index)
@@ -119,7 +129,8 @@ class SegmentationDataset(torch.utils.data.Dataset):
             label, image = self.load_label(index), None
         else:
             label, image = None, self.load_image(index)
-        return label, image, name
+        extras = self.load_extras(index) if label is not None else {}
+        return label, image, extras, name
 
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self):
@@ -127,7 +138,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         for attempt in range(len(self)):
             i = (index + attempt) % len(self)
             try:
-                label, image, name = self._raw(i)
+                label, image, extras, name = self._raw(i)
                 break
             except CorruptFileError as err:
                 if not self.skip_corrupt:
@@ -138,6 +149,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
             raise RuntimeError("every scene of the data set is corrupt")
         if self.mode == "paired" and label.shape[:2] != image.shape[:2]:
             raise ValueError(f"scene {name!r}: label {label.shape[:2]} and photo {image.shape[:2]} sizes differ")
+        label_shape = label.shape[:2] if label is not None else None
         rng = self._rng(index)
         if self.mode == "unpaired":  # independent geometry: the two come from different scenes
             label, _ = paired_transform(label, None, self.size, rng, flip=self.augment)
@@ -145,6 +157,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
         else:
             label, image = paired_transform(label, image, self.size, rng, flip=self.augment)
         item = {"name": name}
+        for key, arr in extras.items():
+            if arr.shape != label_shape:
+                raise ValueError(f"scene {name!r}: extra map {key!r} {arr.shape} and label {label_shape} sizes differ")
+            # a fresh generator with the label's seed repeats the label's crop and flip draws exactly
+            arr, _ = paired_transform(arr, None, self.size, self._rng(index), flip=self.augment)
+            item[key] = self.finish_extra(key, arr)
         if label is not None:
             self.classes.check_ids(label, where=f"scene {name!r}")
             item["label"] = torch.from_numpy(label.astype(np.int64))

@@ -17,13 +17,13 @@ def resize_label(label: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if label.shape == tuple(hw):
         return label
     # nearest: label ids must never blend
-    return np.asarray(Image.fromarray(label).resize((hw[1], hw[0]), Image.NEAREST))
+    return np.array(Image.fromarray(label).resize((hw[1], hw[0]), Image.NEAREST))
 
 
 def resize_image(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if image.shape[:2] == tuple(hw):
         return image
-    return np.asarray(Image.fromarray(image).resize((hw[1], hw[0]), Image.BICUBIC, reducing_gap=None))
+    return np.array(Image.fromarray(image).resize((hw[1], hw[0]), Image.BICUBIC, reducing_gap=None))
 
 
 def paired_transform(label: np.ndarray | None, image: np.ndarray | None, size: tuple[int, int],

@@ -1,0 +1,170 @@
+"""Two-stage (layout GAN -> SIS) against single-stage (StyleGAN2 on photos), measured the same way.
+
+Rows: generated layouts vs real layouts (layout FID on colourised maps, KID, class-share JS divergence),
+each two-stage pipeline's photos vs real photos (FID, KID, mIoU of a segmenter against the layouts they came
+from), single-stage photos vs real photos (FID, KID). Every row uses the same real set, resolution, sample
+count and Inception weights.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from semsynth.data import load_dataset
+from semsynth.data.labels import to_uint8
+from semsynth.pipeline import Pipeline, load_generator
+from semsynth.report import write_report
+from semsynth.visualize import colorize_batch, save_grid
+
+GRID_N = 16  # samples per grid in the HTML report
+
+
+def real_set(data: str, root, split: str, size, n: int, seed: int):
+    """The first n (label, photo) pairs of a split at `size` -> (LongTensor [n, H, W], uint8 [n, 3, H, W])."""
+    dataset = load_dataset(data, root=root, split=split, size=size, mode="paired", seed=seed)
+    if len(dataset) < n:
+        raise ValueError(f"{data} {split} holds {len(dataset)} scenes, fewer than --n {n}")
+    labels, photos = [], []
+    for i in tqdm(range(n), desc=f"real {split} set", leave=False):
+        item = dataset[i]
+        labels.append(item["label"])
+        photos.append(to_uint8(item["image"]))
+    return torch.stack(labels), torch.stack(photos), dataset.classes
+
+
+def _resize_photos(photos: torch.Tensor, size) -> torch.Tensor:
+    if tuple(photos.shape[-2:]) == tuple(size):
+        return photos
+    x = F.interpolate(photos.float(), size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
+class FeatureBank:
+    """Inception features of each compared set, computed once each; None when the weights are missing."""
+
+    def __init__(self, inception, device, batch: int):
+        from semsynth.metrics.inception import InceptionWeightsNotFound, load_inception
+
+        self.batch, self.device = batch, device
+        try:
+            self.extractor = load_inception(inception, device=device)
+            self.skipped = None
+        except InceptionWeightsNotFound as err:
+            self.extractor, self.skipped = None, str(err)
+
+    def __call__(self, images: torch.Tensor):
+        from semsynth.metrics.features import extract_features
+
+        batches = (images[i:i + self.batch] for i in range(0, len(images), self.batch))
+        return extract_features(batches, self.extractor, device=self.device)
+
+
+def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images, kid_subset: int) -> dict:
+    from semsynth.metrics.fid import fid_from_features
+    from semsynth.metrics.kid import kid_from_features
+
+    row = {"name": name, "against": against, "fid": None, "kid_mean": None, "kid_std": None,
+           "js_divergence": None, "miou": None}
+    if bank.extractor is not None:
+        fake_feats = bank(fake_images)
+        row["fid"] = float(fid_from_features(real_feats, fake_feats))
+        row["kid_mean"], row["kid_std"] = (float(v) for v in kid_from_features(
+            real_feats, fake_feats, subset_size=kid_subset))
+    return row
+
+
+def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *, root=None,
+                split: str = "val", seed: int = 0, truncation: float = 1.0, batch: int = 16, device="cpu",
+                inception=None, segmenter=None) -> dict:
+    """Compute every row, write report.{json,md,html} and sample grids into `out`, return the report dict."""
+    from semsynth.metrics.layout import class_shares, js_divergence
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not sis_runs:
+        raise ValueError("compare needs at least one --sis run")
+    pipelines = [Pipeline.from_pretrained(layout_run, s, device=device) for s in sis_runs]
+    size = pipelines[0].size
+    for s, p in zip(sis_runs, pipelines):
+        if p.size != size:
+            raise ValueError(f"SIS run {s} makes {p.size} photos, the first makes {size}: compare needs one size")
+    real_labels, real_photos, classes = real_set(data, root, split, size, n, seed)
+    if classes.names != pipelines[0].classes.names:
+        raise ValueError(f"data set {data!r} uses class set {classes.name!r}, the models use "
+                         f"{pipelines[0].classes.name!r}")
+    bank = FeatureBank(inception, device, batch)
+    kid_subset = min(1000, n)
+    grids = {}
+
+    def grid(title: str, images: torch.Tensor, stem: str):
+        save_grid(images[:GRID_N], out / f"{stem}.png", nrow=4)
+        grids[title] = f"{stem}.png"
+
+    real_colors = colorize_batch(real_labels, classes)
+    grid("real layouts", real_colors, "real_layouts")
+    grid("real photos", real_photos, "real_photos")
+    real_photo_feats = bank(real_photos) if bank.extractor is not None else None
+    real_layout_feats = bank(real_colors) if bank.extractor is not None else None
+
+    rows = []
+    # stage 1: layouts, generated once and shared by every two-stage row
+    first = pipelines[0].generate(n, seed=seed, truncation=truncation, batch_size=batch)
+    fake_labels, fake_colors = first.labels, first.colors
+    grid("generated layouts", fake_colors, "generated_layouts")
+    row = _gan_row("generated layouts", "real layouts", bank, real_layout_feats, fake_colors, kid_subset)
+    row["js_divergence"] = float(js_divergence(class_shares(real_labels, classes.num_classes, classes.ignore_index),
+                                               class_shares(fake_labels, classes.num_classes, classes.ignore_index)))
+    rows.append(row)
+
+    seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device)
+    for s, pipe in zip(sis_runs, pipelines):
+        label = pipe.sis_generator.meta.get("mode", "sis")
+        photos = first.photos[:, 0] if pipe is pipelines[0] else pipe.synthesize(
+            fake_labels, seed=seed, batch_size=batch).photos[:, 0]
+        grid(f"two-stage photos ({label})", photos, f"two_stage_{label}_{len(rows)}")
+        row = _gan_row(f"two-stage photos ({label} SIS)", "real photos", bank, real_photo_feats, photos, kid_subset)
+        if seg_model is not None:
+            row["miou"] = _miou(seg_model, photos, fake_labels, classes, batch)
+        rows.append(row)
+
+    if image_run is not None:
+        from semsynth.generate_layouts import sample_images
+
+        G = load_generator(image_run, device, expect_task="image")
+        photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch_size=batch), size)
+        grid("single-stage photos", photos, "single_stage")
+        rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos,
+                             kid_subset))
+
+    report = {
+        "data": data, "split": split, "n": n, "seed": seed, "resolution": list(size), "truncation": truncation,
+        "fid_protocol": ({"skipped": bank.skipped} if bank.extractor is None else
+                         {"weights_sha256": bank.extractor.weights_sha256, "kid_subsets": 100,
+                          "kid_subset_size": kid_subset}),
+        "segmenter": seg_info,
+        "rows": rows,
+    }
+    write_report(report, out, grids)
+    return report
+
+
+def _miou(seg_model, photos_uint8, labels, classes, batch) -> float:
+    from semsynth.metrics.miou import ConfusionMatrix
+    from semsynth.segment import segment
+
+    cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
+    pred = segment(seg_model, photos_uint8.float() / 127.5 - 1, batch=batch)
+    cm.update(pred, labels)
+    return float(cm.compute()["miou"])
+
+
+def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device):
+    if segmenter is None:
+        return None, {"skipped": "no --segmenter given (train one with `semsynth train segmenter`)"}
+    from semsynth.segment import load_segmenter
+
+    model = load_segmenter(segmenter, device=device)
+    return model, {"path": str(segmenter), "miou_real": _miou(model, real_photos, real_labels, classes, batch)}

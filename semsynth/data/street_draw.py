@@ -121,6 +121,7 @@ def _facades(scene: Scene, cv: Canvas, blocks: tuple[Block, ...], facade_x: floa
     shop = (Y > 0.4) & (Y < 2.5) & (((Zf / 5.0) % 1.0) < 0.75)
     glass = (window | shop) & (label == BUILDING)
     light = np.where(glass, per_block("window_tone"), np.float32(1.0)) * np.float32(sun)
+    light *= np.float32(0.8) + np.float32(0.2 / 15) * np.clip(Y, 0, 15)  # darker towards the street
     bars = in_front & ((front == FENCE) & ((Zf * 2.5) % 1.0 < 0.4))  # fence posts 0.4 m apart
     light = np.where(bars, light * np.float32(0.6), light)
     np.copyto(cv.shade[where], light, where=inside)

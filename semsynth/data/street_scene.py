@@ -33,7 +33,7 @@ class Block:
     color: tuple = (0, 0, 0)  # facade RGB
     window_dz: float = 4.0   # window pitch along the street, metres
     window_dy: float = 3.2   # floor height, metres
-    window_tone: float = 0.5  # multiplicative light of window glass
+    window_tone: float = 0.5  # multiplicative light of window glass (< 1 dark, > 1 reflecting the sky)
     bump: float = 0.0        # phase of the irregular top edge of vegetation
 
 
@@ -100,7 +100,8 @@ def _blocks(rng: np.random.Generator, style: str, end: float) -> tuple[Block, ..
                      (0.72, 0.18, 0.06, 0.04) if style == "city" else (0.25, 0.45, 0.15, 0.15))
         color = tuple(FACADE_COLORS[rng.integers(len(FACADE_COLORS))] * rng.uniform(0.8, 1.15, 3))
         common = dict(color=color, window_dz=float(rng.uniform(2.5, 5.0)), window_dy=float(rng.uniform(2.8, 3.6)),
-                      window_tone=float(rng.uniform(0.3, 0.75)), bump=float(rng.uniform(0, 100)))
+                      window_tone=float(rng.uniform(0.3, 0.75) if rng.random() < 0.75 else rng.uniform(1.15, 1.4)),
+                      bump=float(rng.uniform(0, 100)))
         if kind == "building":
             block = Block(z, z + length, BUILDING, float(rng.uniform(6, 28)), **common)
         elif kind == "green":

@@ -57,6 +57,8 @@ class Canvas:
         self.shade = np.ones((self.h, self.w), np.float32)
         self.glow = np.zeros((self.h, self.w), np.float32)
         self.paint = np.broadcast_to(np.arange(self.h, dtype=np.intp)[:, None], (self.h, self.w)).copy()
+        self._row_centres = np.arange(self.h, dtype=np.float32) + np.float32(0.5)   # [H] in pixels
+        self._col_centres = np.arange(self.w, dtype=np.float32) + np.float32(0.5)   # [W] in pixels
         self.ys = ((np.arange(self.h, dtype=np.float32) + 0.5) / self.h)          # [H] pixel centres, 0..1
         self.xs = ((np.arange(self.w, dtype=np.float32) + 0.5) / self.w * 2.0)    # [W] pixel centres, 0..2
 
@@ -80,8 +82,8 @@ class Canvas:
         r0, r1 = max(0, math.floor(py0)), min(self.h, math.ceil(py1))
         if c0 >= c1 or r0 >= r1:
             return None
-        bx = ((np.arange(c0, c1, dtype=np.float32) + 0.5 - px0) / (px1 - px0))[None, :]
-        by = ((np.arange(r0, r1, dtype=np.float32) + 0.5 - py0) / (py1 - py0))[:, None]
+        bx = ((self._col_centres[c0:c1] - np.float32(px0)) * np.float32(1.0 / (px1 - px0)))[None, :]
+        by = ((self._row_centres[r0:r1] - np.float32(py0)) * np.float32(1.0 / (py1 - py0)))[:, None]
         if bx.shape[1] == 1:  # thinner than a pixel: the one column is all object
             bx = np.full_like(bx, 0.5)
         return (slice(r0, r1), slice(c0, c1)), bx, by
@@ -90,7 +92,7 @@ class Canvas:
         """Put class `cls` at depth `depth` on the pixels of `mask` (broadcast over the slices `where`) in colour
         `paint` (None = the class colour); near over far is the caller's job: objects are drawn far to near."""
         paint = self.h + cls if paint is None else paint
-        np.copyto(self.label[where], np.uint8(cls), where=mask)
-        np.copyto(self.depth[where], np.float32(depth), where=mask)
+        np.copyto(self.label[where], cls, where=mask)
+        np.copyto(self.depth[where], depth, where=mask)
         np.copyto(self.paint[where], paint, where=mask)
         np.copyto(self.shade[where], shade, where=mask, casting="same_kind")

@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from semsynth.classes import get_class_set
 from semsynth.data import load_dataset
 from semsynth.data.street_photo import noise_tiles
 from semsynth.data.synthetic import SyntheticStreets, render_scene
 
-SKY, ROAD = 10, 0
+SKY, ROAD, CAR = 10, 0, 13
 SMALL = (64, 128)
 
 
@@ -65,6 +66,18 @@ def test_sky_above_road_and_objects_shrink_with_depth():
         assert sky.any() and road.any(), f"scene {i} lacks sky or road"
         assert np.broadcast_to(rows, SMALL)[sky].mean() < np.broadcast_to(rows, SMALL)[road].mean()
         assert sky[-1].sum() == 0  # the bottom row is ground or objects, never sky
+    # perspective: a car's height grows with how far below the horizon it stands (its nearness)
+    below, tall = [], []
+    for i in range(20):
+        label = render_scene(0, "train", i, SMALL, photo=False)[0]
+        horizon = np.flatnonzero((label == ROAD).any(1))[0]
+        blobs, _ = ndimage.label(label == CAR)
+        for box in ndimage.find_objects(blobs):
+            below.append(box[0].stop - horizon)
+            tall.append(box[0].stop - box[0].start)
+    corr = float(np.corrcoef(below, tall)[0, 1])
+    print(f"{len(tall)} car blobs: correlation of height with depth below the horizon {corr:.2f}")
+    assert len(tall) > 30 and corr > 0.6
 
 
 def test_same_scene_at_every_size():

@@ -41,20 +41,23 @@ class SyntheticStreets(SegmentationDataset):
     """Procedural street scenes (road, sidewalks, facades, sky, trees, poles, signs, lights, cars, people...).
 
     root: unused (the set is embedded). num_scenes: scenes per split, default 10000 for train and 500 for
-    val/test. Other options must be None (they belong to file-based readers).
+    val/test. skip_corrupt: accepted like every reader's (nothing here can be corrupt). Other options must be
+    None (they belong to file-based readers).
     """
 
     def __init__(self, root=None, split: str = "train", size=(256, 512), mode: str = "paired", seed: int = 0,
-                 num_scenes: int | None = None, augment: bool = False, **ignored_none):
+                 num_scenes: int | None = None, augment: bool = False, skip_corrupt: bool = False,
+                 **ignored_none):
         unknown = {k: v for k, v in ignored_none.items() if v is not None}
         if unknown:
             raise ValueError(f"synthetic-streets does not take option(s) {sorted(unknown)}; it takes num_scenes, "
-                             f"augment")
+                             f"augment, skip_corrupt")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} for synthetic-streets; choose from {list(SPLITS)}")
         if int(seed) < 0:
             raise ValueError(f"synthetic-streets seed must be >= 0, got {seed}")
-        super().__init__(get_class_set("cityscapes"), size=size, mode=mode, seed=seed, augment=augment)
+        super().__init__(get_class_set("cityscapes"), size=size, mode=mode, seed=seed, augment=augment,
+                         skip_corrupt=skip_corrupt)
         self.split = split
         self._num_scenes = DEFAULT_NUM_SCENES[split] if num_scenes is None else int(num_scenes)
         if self._num_scenes < 1:

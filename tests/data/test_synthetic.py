@@ -153,7 +153,7 @@ def test_split_sizes_and_bad_options():
     assert len(SyntheticStreets(split="train")) == 10000
     assert len(SyntheticStreets(split="val")) == 500
     assert len(SyntheticStreets(split="test", num_scenes=7)) == 7
-    SyntheticStreets(root="/nowhere", skip_corrupt=None)  # root is unused; None options are ignored
+    SyntheticStreets(root="/nowhere", skip_corrupt=True, class_set=None)  # root is unused; None options ignored
     with pytest.raises(ValueError, match="split 'dev'"):
         SyntheticStreets(split="dev")
     with pytest.raises(ValueError, match="class_set"):

@@ -167,5 +167,6 @@ class SegmentationDataset(torch.utils.data.Dataset):
             self.classes.check_ids(label, where=f"scene {name!r}")
             item["label"] = torch.from_numpy(label.astype(np.int64))
         if image is not None:
-            item["image"] = from_uint8(torch.from_numpy(image).permute(2, 0, 1))
+            # a contiguous copy first: converting a permuted uint8 view to float is ~9x slower
+            item["image"] = from_uint8(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))))
         return item

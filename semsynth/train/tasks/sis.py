@@ -249,8 +249,8 @@ class PairedSIS(Task):
                 self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
             loss = sum(d_hinge(r[-1].float(), f[-1].float()) for r, f in zip(out_real, out_fake)) / len(out_fake)
             return loss, {"D/hinge": float(loss.detach()),
-                          "D/real_score": float(sum(s[-1].float().mean() for s in out_real) / len(out_real)),
-                          "D/fake_score": float(sum(s[-1].float().mean() for s in out_fake) / len(out_fake))}
+                          "D/real_score": float(sum(s[-1].detach().float().mean() for s in out_real) / len(out_real)),
+                          "D/fake_score": float(sum(s[-1].detach().float().mean() for s in out_fake) / len(out_fake))}
         raise ValueError(f"unknown phase {phase!r}; PairedSIS has phases G, D")
 
     def fixed_inputs(self, dataset, n: int, generator: torch.Generator) -> dict:

@@ -64,6 +64,11 @@ class Config:
     wavelet_channels: int = 64             # wavelet discriminator base channels
     use_wavelet_d: bool = True             # whole-image wavelet discriminator
     lambda_wavelet: float = 1.0            # wavelet discriminator loss weight
+    r1_gamma: float = 10.0                 # R1 weight on the wavelet D's real logits (USIS code: 10); 0 = off
+    r1_interval: int = 4                   # lazy R1 every N steps (USIS code: 4)
+    seg_depth: int = 0                     # U-Net depth of the segmenter; 0 = auto
+    use_class_balance: bool = True         # class-balanced segmentation loss (USIS Eq. 4); False = plain mean CE
+    seg_init_gain: float = 0.0             # xavier-normal gain of the segmenter; 0 = PyTorch default init
 
 
 PRESETS: dict[str, dict] = {
@@ -136,7 +141,6 @@ def validate(cfg: Config, dataset) -> None:
     for name in ("lr_g", "lr_d", "ngf", "ndf", "num_d", "n_layers_d", "z_dim"):
         if getattr(cfg, name) <= 0:
             raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
-    check_generator_config(generator_config(cfg, dataset))
     if len(dataset) == 0:
         raise ValueError("the data set is empty")
     item = dataset[0]
@@ -152,7 +156,12 @@ def validate(cfg: Config, dataset) -> None:
     if cfg.use_instance_edges and "instance" not in item:
         raise ValueError(f"use_instance_edges needs instance maps, but items of this data set have keys "
                          f"{sorted(item)}; set use_instance_edges=False")
-    if cfg.mode == "paired" and cfg.use_vgg:
+    if cfg.mode == "unpaired":
+        from semsynth.train.tasks.usis import check_unpaired
+        check_unpaired(cfg, dataset)
+        return
+    check_generator_config(generator_config(cfg, dataset))
+    if cfg.use_vgg:
         from semsynth.losses.perceptual import find_vgg19_weights
         find_vgg19_weights(cfg.vgg_weights)
 

@@ -1,0 +1,289 @@
+"""Stage 2, layout -> photo: `semsynth train sis --mode paired|unpaired`.
+
+mode "paired" trains SPADE (Park et al. 2019) here: G (SPADE or OASIS family generator, + the VAE encoder E
+when use_vae) against a multi-scale PatchGAN D with hinge loss, D feature matching, VGG-19 perceptual loss
+and KL. mode "unpaired" (USIS) lives in semsynth/train/tasks/usis.py and shares `Config` and the generator
+built by `build_generator`.
+
+Label maps become generator input in `make_segmap`: one-hot train ids, ignore pixels all-zero or (use_dontcare)
+their own last channel, then (use_instance_edges) one instance-boundary channel.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from semsynth.classes import class_set_to_dict
+from semsynth.data.labels import one_hot, to_uint8
+from semsynth.losses.gan import d_hinge, g_hinge
+from semsynth.losses.matching import feature_matching, kl_divergence
+from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
+from semsynth.models.io import save_pretrained, unwrap
+from semsynth.models.spade import (
+    ConvEncoder, ConvEncoderConfig, SPADEGenerator, SPADEGeneratorConfig,
+    check_generator_config, reparameterize)
+from semsynth.train.task import Phase, Task
+from semsynth.visualize import colorize_batch
+
+MODES = ("paired", "unpaired")
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str = "paired"                   # "paired" (SPADE: label + its photo) | "unpaired" (USIS)
+    family: str = "spade"                  # generator: "spade" (SPADE) | "oasis" (OASIS / USIS, 3D noise)
+    ngf: int = 64                          # generator base width (SPADE ngf / OASIS channels_G)
+    z_dim: int = 64                        # noise size: OASIS 3D noise 64; SPADE VAE 256
+    use_vae: bool = False                  # spade family: z from a VAE style encoder E of the real photo
+    num_upsampling_layers: str = "normal"  # spade family: "normal" | "more" (published Cityscapes) | "most"
+    norm: str = "batch"                    # SPADE param-free norm: "instance" | "batch" | "syncbatch"
+    spade_hidden: int = 128                # hidden channels of SPADE's shared conv
+    use_spectral_norm: bool = True         # spectral norm in G's residual blocks (and D's middle convs)
+    use_dontcare: bool = False             # ignore pixels get their own input channel (else all-zero one-hot)
+    use_instance_edges: bool = False       # one instance-boundary channel; needs "instance" maps in the data
+    encoder_size: int = 256                # VAE encoder input size (photos resized to it; 4 * 2^k)
+    ndf: int = 64                          # D base width
+    num_d: int = 2                         # D scales
+    n_layers_d: int = 4                    # D conv layers per scale
+    lr_g: float = 1e-4                     # G (and E) Adam lr; TTUR as SPADE
+    lr_d: float = 4e-4                     # D Adam lr
+    beta1: float = 0.0                     # Adam beta1 (SPADE TTUR: 0)
+    beta2: float = 0.9                     # Adam beta2 (SPADE code: 0.9; the paper's 0.999 is a typo, SPADE #50)
+    lambda_feat: float = 10.0              # D feature matching weight; 0 = off
+    lambda_vgg: float = 10.0               # VGG-19 perceptual loss weight (when use_vgg)
+    lambda_kld: float = 0.05               # KL weight (when use_vae)
+    use_vgg: bool = True                   # VGG-19 loss; needs the local weight file (see losses/perceptual.py)
+    vgg_weights: str | None = None         # path of vgg19-dcbb9e9d.pth; None = $SEMSYNTH_VGG19 or torch hub cache
+    # --- unpaired (USIS) ---
+    seg_channels: int = 64                 # U-Net segmenter base channels
+    lr_s: float = 4e-4                     # segmenter Adam lr
+    lambda_seg: float = 1.0                # segmentation (cycle) loss weight
+    lambda_adv: float = 1.0                # adversarial loss weight
+    wavelet_channels: int = 64             # wavelet discriminator base channels
+    use_wavelet_d: bool = True             # whole-image wavelet discriminator
+    lambda_wavelet: float = 1.0            # wavelet discriminator loss weight
+    r1_gamma: float = 10.0                 # R1 weight on the wavelet D's real logits (USIS code: 10); 0 = off
+    r1_interval: int = 4                   # lazy R1 every N steps (USIS code: 4)
+    seg_depth: int = 0                     # U-Net depth of the segmenter; 0 = auto
+    use_class_balance: bool = True         # class-balanced segmentation loss (USIS Eq. 4); False = plain mean CE
+    seg_init_gain: float = 0.0             # xavier-normal gain of the segmenter; 0 = PyTorch default init
+
+
+PRESETS: dict[str, dict] = {
+    "tiny": {"task": {"ngf": 4, "spade_hidden": 16, "ndf": 8, "n_layers_d": 3, "use_vgg": False,
+                      "encoder_size": 32},
+             "train": {"batch": 4, "total_kimg": 2}},
+    "small": {"task": {"ngf": 16, "spade_hidden": 64, "ndf": 32, "encoder_size": 64},
+              "train": {"batch": 8, "total_kimg": 200}},
+    # SPADE Cityscapes (reference.md §1.6-1.8): 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching
+    "paper": {"task": {"ngf": 64, "ndf": 64, "num_upsampling_layers": "more", "norm": "syncbatch"},
+              "train": {"batch": 16, "total_kimg": 595}},
+}
+
+
+def data_mode(cfg: Config) -> str:
+    return cfg.mode
+
+
+def label_channels(cfg: Config, num_classes: int) -> int:
+    """Generator / discriminator label input channels for a class set of `num_classes`."""
+    return num_classes + int(cfg.use_dontcare) + int(cfg.use_instance_edges)
+
+
+def instance_edges(instance: torch.Tensor) -> torch.Tensor:
+    """LongTensor [N, H, W] instance ids -> float [N, 1, H, W]: 1 where a 4-neighbour has another id (SPADE)."""
+    edge = torch.zeros_like(instance, dtype=torch.bool)
+    dx = instance[:, :, 1:] != instance[:, :, :-1]
+    dy = instance[:, 1:, :] != instance[:, :-1, :]
+    edge[:, :, 1:] |= dx
+    edge[:, :, :-1] |= dx
+    edge[:, 1:, :] |= dy
+    edge[:, :-1, :] |= dy
+    return edge.unsqueeze(1).float()
+
+
+def make_segmap(label: torch.Tensor, num_classes: int, ignore_index: int, use_dontcare: bool = False,
+                instance: torch.Tensor | None = None) -> torch.Tensor:
+    """label LongTensor [N, H, W] -> float segmap [N, num_classes (+1 don't-care) (+1 edge), H, W]."""
+    if use_dontcare:
+        label = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
+        segmap = one_hot(label, num_classes + 1, ignore_index=ignore_index)
+    else:
+        segmap = one_hot(label, num_classes, ignore_index=ignore_index)
+    if instance is not None:
+        if instance.shape != label.shape:
+            raise ValueError(f"instance map shape {tuple(instance.shape)} differs from label {tuple(label.shape)}")
+        segmap = torch.cat([segmap, instance_edges(instance)], dim=1)
+    return segmap
+
+
+def generator_config(cfg: Config, dataset) -> SPADEGeneratorConfig:
+    """The generator's config: interface sizes from the data set, the rest from `cfg`."""
+    return SPADEGeneratorConfig(
+        label_channels=label_channels(cfg, dataset.classes.num_classes), family=cfg.family, ngf=cfg.ngf,
+        z_dim=cfg.z_dim, use_vae=cfg.use_vae, num_upsampling_layers=cfg.num_upsampling_layers, norm=cfg.norm,
+        use_spectral_norm=cfg.use_spectral_norm, resolution=tuple(dataset.size), spade_hidden=cfg.spade_hidden)
+
+
+def build_generator(cfg: Config, dataset) -> SPADEGenerator:
+    return SPADEGenerator(generator_config(cfg, dataset))
+
+
+def validate(cfg: Config, dataset) -> None:
+    """Raise ValueError / FileNotFoundError for a config that cannot train on `dataset`, before any work."""
+    if cfg.mode not in MODES:
+        raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
+    if getattr(dataset, "mode", cfg.mode) != cfg.mode:
+        raise ValueError(f"sis --mode {cfg.mode} needs a data set loaded with mode={cfg.mode!r}, got "
+                         f"mode={dataset.mode!r}")
+    for name in ("lr_g", "lr_d", "ngf", "ndf", "num_d", "n_layers_d", "z_dim"):
+        if getattr(cfg, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
+    if len(dataset) == 0:
+        raise ValueError("the data set is empty")
+    item = dataset[0]
+    H, W = dataset.size
+    label = item["label"]
+    if tuple(label.shape) != (H, W):
+        raise ValueError(f"scene {item.get('name')!r}: label map {tuple(label.shape)} differs from the data set "
+                         f"size {(H, W)}")
+    if "image" in item and tuple(item["image"].shape) != (3, H, W):
+        raise ValueError(f"scene {item.get('name')!r}: photo {tuple(item['image'].shape)} does not match its label "
+                         f"map {(H, W)} (expected [3, {H}, {W}])")
+    dataset.classes.check_ids(label, where=f"scene {item.get('name')!r}")
+    if cfg.use_instance_edges and "instance" not in item:
+        raise ValueError(f"use_instance_edges needs instance maps, but items of this data set have keys "
+                         f"{sorted(item)}; set use_instance_edges=False")
+    if cfg.mode == "unpaired":
+        from semsynth.train.tasks.usis import check_unpaired
+        check_unpaired(cfg, dataset)
+        return
+    check_generator_config(generator_config(cfg, dataset))
+    if cfg.use_vgg:
+        from semsynth.losses.perceptual import find_vgg19_weights
+        find_vgg19_weights(cfg.vgg_weights)
+
+
+def build(cfg: Config, dataset) -> Task:
+    if cfg.mode == "unpaired":
+        from semsynth.train.tasks.usis import UnpairedSIS
+        return UnpairedSIS(cfg, dataset)
+    if cfg.mode != "paired":
+        raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
+    return PairedSIS(cfg, dataset)
+
+
+def split_outputs(outputs: list[list[torch.Tensor]], n: int):
+    """D outputs of concat([fake, real]) along the batch -> (fake outputs, real outputs)."""
+    return [[t[:n] for t in scale] for scale in outputs], [[t[n:] for t in scale] for scale in outputs]
+
+
+class PairedSIS(Task):
+    """SPADE training: phases G then D (one step each per iteration)."""
+
+    name = "sis"
+    data_mode = "paired"
+    ema_source = "G"
+
+    def __init__(self, cfg: Config, dataset):
+        super().__init__()
+        self.cfg = cfg
+        self.classes = dataset.classes
+        self.size = tuple(dataset.size)
+        self.dataset_name = getattr(dataset, "name", type(dataset).__name__)
+        self.num_classes = dataset.classes.num_classes
+        self.label_channels = label_channels(cfg, self.num_classes)
+        self.nets["G"] = build_generator(cfg, dataset)
+        self.nets["D"] = MultiscalePatchDiscriminator(MultiscalePatchDiscriminatorConfig(
+            label_channels=self.label_channels, ndf=cfg.ndf, num_d=cfg.num_d, n_layers_d=cfg.n_layers_d,
+            use_spectral_norm=cfg.use_spectral_norm))
+        if cfg.use_vae:
+            self.nets["E"] = ConvEncoder(ConvEncoderConfig(ndf=cfg.ngf, z_dim=cfg.z_dim, input_size=cfg.encoder_size))
+        self.vgg = None
+        if cfg.use_vgg:
+            from semsynth.losses.perceptual import VGGLoss
+            self.vgg = VGGLoss(cfg.vgg_weights)  # frozen; kept out of self.nets (no optimizer, no checkpoint)
+
+    # -- contract ----------------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.cfg.beta1, self.cfg.beta2)
+        g_params = [p for key in self.optimizer_nets()["G"] for p in self.nets[key].parameters()]
+        return {"G": torch.optim.Adam(g_params, lr=self.cfg.lr_g, betas=betas),
+                "D": torch.optim.Adam(self.nets["D"].parameters(), lr=self.cfg.lr_d, betas=betas)}
+
+    def optimizer_nets(self) -> dict[str, list[str]]:
+        return {"G": ["G", "E"] if self.cfg.use_vae else ["G"], "D": ["D"]}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("G", "G"), Phase("D", "D")]
+
+    def segmap(self, batch: dict) -> torch.Tensor:
+        return make_segmap(batch["label"], self.num_classes, self.classes.ignore_index, self.cfg.use_dontcare,
+                           batch.get("instance") if self.cfg.use_instance_edges else None)
+
+    def _generate(self, batch: dict, segmap: torch.Tensor):
+        """fake photo and the KL term (None without VAE) for a training batch."""
+        if self.cfg.use_vae:
+            mu, logvar = self.nets["E"](batch["image"])
+            return self.nets["G"](segmap, reparameterize(mu, logvar)), kl_divergence(mu, logvar)
+        return self.nets["G"](segmap), None
+
+    def loss(self, phase: str, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        real = batch["image"]
+        if real.shape[-2:] != batch["label"].shape[-2:]:
+            raise ValueError(f"photo {tuple(real.shape)} and label {tuple(batch['label'].shape)} sizes differ")
+        segmap = self.segmap(batch)
+        n = real.shape[0]
+        if phase == "G":
+            fake, kld = self._generate(batch, segmap)
+            out_fake, out_real = split_outputs(
+                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
+            adv = sum(g_hinge(scale[-1].float()) for scale in out_fake) / len(out_fake)
+            terms = {"G/adv": adv}
+            if self.cfg.lambda_feat:
+                terms["G/feat"] = self.cfg.lambda_feat * feature_matching(out_fake, out_real)
+            if self.vgg is not None:
+                self.vgg.to(fake.device)
+                terms["G/vgg"] = self.cfg.lambda_vgg * self.vgg(fake.float(), real.float())
+            if kld is not None:
+                terms["G/kld"] = self.cfg.lambda_kld * kld
+            total = sum(terms.values())
+            return total, {"G/total": float(total.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        if phase == "D":
+            with torch.no_grad():
+                fake, _ = self._generate(batch, segmap)
+            out_fake, out_real = split_outputs(
+                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
+            loss = sum(d_hinge(r[-1].float(), f[-1].float()) for r, f in zip(out_real, out_fake)) / len(out_fake)
+            return loss, {"D/hinge": float(loss.detach()),
+                          "D/real_score": float(sum(s[-1].detach().float().mean() for s in out_real) / len(out_real)),
+                          "D/fake_score": float(sum(s[-1].detach().float().mean() for s in out_fake) / len(out_fake))}
+        raise ValueError(f"unknown phase {phase!r}; PairedSIS has phases G, D")
+
+    def fixed_inputs(self, dataset, n: int, generator: torch.Generator) -> dict:
+        idx = torch.randperm(len(dataset), generator=generator)[:n].tolist()
+        items = [dataset[i] for i in idx]
+        fixed = {"label": torch.stack([it["label"] for it in items])}
+        if self.cfg.use_instance_edges:
+            fixed["instance"] = torch.stack([it["instance"] for it in items])
+        if unwrap(self.nets["G"]).uses_noise:
+            fixed["z"] = torch.randn(len(idx), self.cfg.z_dim, generator=generator)
+        return fixed
+
+    @torch.no_grad()
+    def sample(self, fixed: dict) -> torch.Tensor:
+        """uint8 [N, 3, H, 2W]: each picture is the colourised label map | the generated photo."""
+        G = self.nets.get("G_ema", self.nets["G"])
+        photo = G(self.segmap(fixed), fixed.get("z"))
+        colour = colorize_batch(fixed["label"], self.classes).to(photo.device)
+        return torch.cat([colour, to_uint8(photo)], dim=3)
+
+    def export(self, folder) -> None:
+        G = unwrap(self.nets.get("G_ema", self.nets["G"]))
+        save_pretrained(G, folder, extra={
+            "task": "sis", "mode": self.cfg.mode, "classes": class_set_to_dict(self.classes),
+            "size": list(self.size), "dataset": self.dataset_name, "label_channels": self.label_channels,
+            "use_dontcare": self.cfg.use_dontcare, "use_instance_edges": self.cfg.use_instance_edges,
+            "task_config": dataclasses.asdict(self.cfg)})

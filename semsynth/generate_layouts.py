@@ -45,9 +45,13 @@ def seeded_latents(z_dim: int, seeds: list[int]) -> torch.Tensor:
     return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
 
 
-def logits_to_ids(logits: torch.Tensor) -> torch.Tensor:
-    """float [N, C, H, W] class logits -> LongTensor [N, H, W] (argmax)."""
-    return logits.argmax(dim=1)
+def logits_to_ids(logits: torch.Tensor, void_class: int | None = None, ignore_index: int = 255) -> torch.Tensor:
+    """float [N, C, H, W] class logits -> LongTensor [N, H, W] (argmax); the `void_class` channel, when the
+    generator has one, becomes `ignore_index`."""
+    ids = logits.argmax(dim=1)
+    if void_class is not None:
+        ids = torch.where(ids == void_class, torch.full_like(ids, ignore_index), ids)
+    return ids
 
 
 def rgb_to_ids(rgb: torch.Tensor, classes: ClassSet) -> tuple[torch.Tensor, float]:
@@ -78,16 +82,18 @@ def sample_layouts(G: torch.nn.Module, meta: dict, n: int, seed: int = 0, trunca
                    batch: int = 16) -> tuple[torch.Tensor, float | None]:
     """n label maps from a layout generator -> (LongTensor [n, H, W] ids, far_share).
 
-    labels output: argmax of the class logits (far_share None). rgb output: nearest palette colour; far_share is
+    labels output: argmax of the class logits (far_share None; a void channel -> ignore). rgb output: nearest palette colour; far_share is
     the share of pixels more than 40 (0..255 units) from every palette colour (ignore colour -> ignore id).
     """
     output = meta.get("output")
     if meta.get("task") != "layout" or output not in ("labels", "rgb"):
         raise ValueError(f"expected a layout generator (task 'layout', output labels|rgb), got task="
                          f"{meta.get('task')!r}, output={output!r}")
-    if output == "labels":
-        return torch.cat(_run(G, n, seed, truncation_psi, batch, lambda x: logits_to_ids(x).cpu())), None
     classes = classes_of(meta)
+    if output == "labels":
+        void = classes.num_classes if meta.get("void_class") else None
+        convert = lambda x: logits_to_ids(x, void, classes.ignore_index).cpu()  # noqa: E731
+        return torch.cat(_run(G, n, seed, truncation_psi, batch, convert)), None
     parts = _run(G, n, seed, truncation_psi, batch, lambda x: rgb_to_ids(x, classes))
     ids = torch.cat([p[0] for p in parts])
     far = sum(p[1] * len(p[0]) for p in parts) / len(ids)  # every map has H*W pixels: weight by map count

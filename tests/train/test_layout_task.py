@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from semsynth.classes import class_set_to_dict
 from semsynth.generate_layouts import load_generator, sample_images, sample_layouts
 from semsynth.losses.gan import r1_penalty
 from semsynth.train.tasks import image, layout, task_module
@@ -162,7 +163,7 @@ def test_sample_export_and_reload(tmp_path, output):
 def test_samples_depend_only_on_their_seed():
     task = tiny_layout()
     G = task.nets["G"].eval()
-    meta = {"task": "layout", "output": "labels"}
+    meta = {"task": "layout", "output": "labels", "classes": class_set_to_dict(TinyLabelSet(n=1).classes)}
     with torch.no_grad():
         G.mapping.w_avg.normal_()
     a, _ = sample_layouts(G, meta, 7, seed=10, batch=3, truncation_psi=0.7)
@@ -174,6 +175,23 @@ def test_samples_depend_only_on_their_seed():
         G.synthesis.blocks[-1].torgb.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 1e3]))
     ones, _ = sample_layouts(G, meta, 2, seed=0)
     assert (ones == 3).all()  # argmax follows the logits
+
+
+def test_void_class_stands_for_ignore_pixels(tmp_path):
+    task = tiny_layout(use_void_class=True, d_input="softmax")
+    assert task.nets["G"].cfg.out_channels == 5 and task.nets["D"].cfg.in_channels == 5
+    batch = TinyLabelSet().batch(range(2))
+    x = task.real_input(batch)
+    ignore = batch["label"] == 255
+    assert ignore.any() and (x[:, 4][ignore] == 1).all() and (x[:, 4][~ignore] == 0).all()
+    torch.testing.assert_close(x.sum(1), torch.ones(2, 32, 64))  # no all-zero pixels left for D to spot
+    with torch.no_grad():
+        task.nets["G"].synthesis.blocks[-1].torgb.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 1e3]))
+    task.nets["G"].eval()
+    task.export(tmp_path)
+    G, meta = load_generator(tmp_path)
+    ids, _ = sample_layouts(G, meta, 2)
+    assert meta["void_class"] is True and (ids == 255).all()
 
 
 def test_sample_images_is_batch_independent():

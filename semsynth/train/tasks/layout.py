@@ -9,7 +9,9 @@ how both sides are matched:
   "hard-st"  exact one-hot reals vs straight-through Gumbel one-hot fakes (SB-GAN's gumbelSampler).
   "softmax"  exact one-hot reals vs softmax(logits / gumbel_temperature): the trivially separable pair, kept
              for ablations.
-Ignore pixels of reals stay the all-zero vector in every mode (`semsynth.data.labels.one_hot`).
+Ignore pixels of reals stay the all-zero vector in every mode (`semsynth.data.labels.one_hot`), which fakes never
+are: on data sets with many ignore pixels set `use_void_class` (G gets C + 1 outputs and ignore pixels become the
+extra "void" class, as SB-GAN's 19 + 1 Cityscapes setting; sampled void pixels map back to ignore).
 output "rgb" (the seed project's approach): G emits colour-coded maps in [-1, 1]; reals are the colourised
 label maps; samples become ids by the nearest palette colour (`ClassSet.quantize`).
 """
@@ -40,6 +42,7 @@ class Config(GANConfig):
     d_input: str = "gumbel"             # labels output: how D's real/fake inputs are matched ("gumbel" | "hard-st" | "softmax")
     gumbel_temperature: float = 1.0     # temperature of the Gumbel-softmax relaxation (or of the softmax in "softmax")
     real_smoothing: float = 0.05        # "gumbel": probability mass spread from the real class over all C classes
+    use_void_class: bool = False        # labels output: ignore pixels become an extra class C instead of all-zero
     ngf: int = 64                       # DCGAN generator width
     ndf: int = 64                       # DCGAN discriminator width
 
@@ -100,7 +103,8 @@ class LayoutTask(AdversarialTask):
         self.classes = dataset.classes
         self.size = tuple(dataset.size)
         self.dataset_name = dataset_name(dataset)
-        channels = self.classes.num_classes if cfg.output == "labels" else 3
+        self.num_channels = self.classes.num_classes + int(cfg.use_void_class)  # labels output: logits per class
+        channels = self.num_channels if cfg.output == "labels" else 3
         G, D = build_nets(cfg, self.size, channels, cfg.arch, use_tanh=cfg.output == "rgb")
         lr, betas = adam_defaults(cfg.arch, cfg.lr)
         is_sg2 = cfg.arch == "stylegan2"
@@ -109,9 +113,11 @@ class LayoutTask(AdversarialTask):
 
     def real_input(self, batch: dict) -> torch.Tensor:
         label = batch["label"]                                                     # [N, H, W] ids
-        C = self.classes.num_classes
         if self.cfg.output == "rgb":
             return from_uint8(colorize_batch(label, self.classes)).to(label.device)  # [N, 3, H, W]
+        C = self.num_channels
+        if self.cfg.use_void_class:  # ignore pixels -> the extra last class
+            label = torch.where(label == self.classes.ignore_index, torch.full_like(label, C - 1), label)
         hot = one_hot(label, C, self.classes.ignore_index)                         # [N, C, H, W]; ignore -> 0
         if self.cfg.d_input != "gumbel":
             return hot
@@ -132,7 +138,8 @@ class LayoutTask(AdversarialTask):
 
     def to_ids(self, raw: torch.Tensor) -> torch.Tensor:
         if self.cfg.output == "labels":
-            return logits_to_ids(raw)
+            void = self.classes.num_classes if self.cfg.use_void_class else None
+            return logits_to_ids(raw, void, self.classes.ignore_index)
         return rgb_to_ids(raw, self.classes)[0]
 
     @torch.no_grad()
@@ -142,8 +149,8 @@ class LayoutTask(AdversarialTask):
 
     def export(self, folder) -> None:
         save_pretrained(unwrap(self.sampling_net()), folder, extra={
-            "task": "layout", "output": self.cfg.output, "classes": class_set_to_dict(self.classes),
-            "size": list(self.size), "dataset": self.dataset_name})
+            "task": "layout", "output": self.cfg.output, "void_class": self.cfg.use_void_class,
+            "classes": class_set_to_dict(self.classes), "size": list(self.size), "dataset": self.dataset_name})
 
 
 def build(cfg: Config, dataset) -> LayoutTask:

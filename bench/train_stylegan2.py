@@ -97,7 +97,8 @@ def main() -> None:
     print(f"GPU: {torch.cuda.get_device_name()}")
     for precision in ("fp32", "bf16"):
         for compile_nets in (False, True):
-            label = f"CUDA {args.preset} {size[0]}x{size[1]} b{args.batch} {precision}{' +compile' if compile_nets else ''}"
+            extra = " +compile" if compile_nets else ""
+            label = f"CUDA {args.preset} {size[0]}x{size[1]} b{args.batch} {precision}{extra}"
             try:
                 report(label, measure(args.preset, size, args.batch, args.steps, 4, "cuda", precision,
                                       compile_nets, args.output), "cuda")

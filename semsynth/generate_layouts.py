@@ -82,7 +82,8 @@ def sample_layouts(G: torch.nn.Module, meta: dict, n: int, seed: int = 0, trunca
                    batch: int = 16) -> tuple[torch.Tensor, float | None]:
     """n label maps from a layout generator -> (LongTensor [n, H, W] ids, far_share).
 
-    labels output: argmax of the class logits (far_share None; a void channel -> ignore). rgb output: nearest palette colour; far_share is
+    labels output: argmax of the class logits (far_share None; a void channel -> ignore).
+    rgb output: nearest palette colour; far_share is
     the share of pixels more than 40 (0..255 units) from every palette colour (ignore colour -> ignore id).
     """
     output = meta.get("output")

@@ -212,7 +212,8 @@ class ToRGBLayer(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float = 0.0, w_index: int = 0):
         super().__init__()
-        self.in_channels, self.out_channels, self.conv_clamp, self.w_index = in_channels, out_channels, conv_clamp, w_index
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.conv_clamp, self.w_index = conv_clamp, w_index
         self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1))
         self.bias = nn.Parameter(torch.zeros(out_channels))

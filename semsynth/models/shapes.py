@@ -10,4 +10,5 @@ def assert_shape(tensor: torch.Tensor, shape: list[int | None], name: str = "ten
         raise ValueError(f"{name}: expected {len(shape)} dims {list(shape)}, got shape {list(tensor.shape)}")
     for i, (size, want) in enumerate(zip(tensor.shape, shape)):
         if want is not None and size != want:
-            raise ValueError(f"{name}: dim {i} is {size}, expected {want} (shape {list(tensor.shape)} vs {list(shape)})")
+            raise ValueError(f"{name}: dim {i} is {size}, expected {want} "
+                             f"(shape {list(tensor.shape)} vs {list(shape)})")

@@ -89,7 +89,8 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 1 if is_first else 2
         self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, size, conv_clamp=conv_clamp,
                                     w_index=w_index + self.num_conv - 1)
-        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp, w_index=w_index + self.num_conv)
+        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp,
+                                w_index=w_index + self.num_conv)
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str):

@@ -26,7 +26,7 @@ class GANConfig:
     channel_base: int = 16384           # StyleGAN2 channels(r) = min(channel_base // r, channel_max)
     channel_max: int = 512              # StyleGAN2 channel cap
     mbstd_group: int = 4                # minibatch-stddev group; the per-rank batch must divide by min(group, batch)
-    lr: float = 0.0                     # Adam lr of G and D; 0 = the arch's published value (StyleGAN2 0.0025, DCGAN 2e-4)
+    lr: float = 0.0                     # Adam lr of G and D; 0 = published value (StyleGAN2 0.0025, DCGAN 2e-4)
     r1_gamma: float = 1.0               # R1 weight gamma (StyleGAN2); 0 = no R1 phase. DCGAN ignores it
     r1_interval: int = 16               # lazy R1: run the Dreg phase every this many steps
     style_mixing_prob: float = 0.9      # StyleGAN2 style mixing probability; 0 = off

@@ -39,7 +39,7 @@ D_INPUTS = ("gumbel", "hard-st", "softmax")
 class Config(GANConfig):
     arch: str = "stylegan2"             # "stylegan2" | "dcgan"
     output: str = "labels"              # "labels" (C class logits) | "rgb" (colour-coded 3-channel map)
-    d_input: str = "gumbel"             # labels output: how D's real/fake inputs are matched ("gumbel" | "hard-st" | "softmax")
+    d_input: str = "gumbel"             # labels output: D input matching: "gumbel" | "hard-st" | "softmax"
     gumbel_temperature: float = 1.0     # temperature of the Gumbel-softmax relaxation (or of the softmax in "softmax")
     real_smoothing: float = 0.05        # "gumbel": probability mass spread from the real class over all C classes
     use_void_class: bool = False        # labels output: ignore pixels become an extra class C instead of all-zero

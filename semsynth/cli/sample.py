@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of sample 0; sample i uses seed + i")
     p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (1 = off, 0 = the mean sample)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--batch", type=int, default=16, help="samples per forward pass (does not change the samples)")
+    p.add_argument("--batch", type=int, default=16, help="samples per forward pass (the samples do not depend on it)")
     p.add_argument("--device", default="auto", help="auto (cuda if available) | cpu | cuda | cuda:N")
     p.set_defaults(func=run)
 

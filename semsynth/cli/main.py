@@ -10,6 +10,10 @@ import sys
 COMMAND_MODULES = [
     "semsynth.cli.data",
     "semsynth.cli.train",
+    "semsynth.cli.sample",
+    "semsynth.cli.generate",
+    "semsynth.cli.compare",
+    "semsynth.cli.demo",
 ]
 
 

@@ -1,0 +1,107 @@
+"""Turn a trained layout or image generator into outputs: label maps (ids) or uint8 photos.
+
+Every sample i is drawn from its own seed (seed + i) with constant noise, so it never depends on the batch
+size or on which other samples were drawn with it (EDM's StackedRandomGenerator idea).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from semsynth.classes import ClassSet, class_set_from_dict
+from semsynth.data.labels import to_uint8
+from semsynth.models.io import CONFIG_NAME, from_pretrained
+
+
+def model_folder(path) -> Path:
+    """A run folder (holding `model/`) or a model folder (config.json + model.safetensors) -> the model folder."""
+    path = Path(path)
+    if (path / CONFIG_NAME).is_file() and (path / "model.safetensors").is_file():
+        return path
+    if (path / "model" / CONFIG_NAME).is_file():
+        return path / "model"
+    raise FileNotFoundError(f"{path} is neither a model folder (config.json + model.safetensors) nor a run folder "
+                            f"with model/ inside")
+
+
+def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
+    """(G in eval mode, its meta dict) from a run or model folder written by a layout or image task."""
+    G = from_pretrained(model_folder(path), device=device)
+    meta = G.meta
+    if meta.get("task") not in ("layout", "image"):
+        raise ValueError(f"{path}: expected a layout or image generator, config.json says task={meta.get('task')!r}")
+    return G, meta
+
+
+def classes_of(meta: dict) -> ClassSet:
+    if "classes" not in meta:
+        raise ValueError("model config.json has no 'classes': it is not a layout generator")
+    return class_set_from_dict(meta["classes"])
+
+
+def seeded_latents(z_dim: int, seeds: list[int]) -> torch.Tensor:
+    """[len(seeds), z_dim] standard normal; row i depends only on seeds[i]."""
+    return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+
+
+def logits_to_ids(logits: torch.Tensor, void_class: int | None = None, ignore_index: int = 255) -> torch.Tensor:
+    """float [N, C, H, W] class logits -> LongTensor [N, H, W] (argmax); the `void_class` channel, when the
+    generator has one, becomes `ignore_index`."""
+    ids = logits.argmax(dim=1)
+    if void_class is not None:
+        ids = torch.where(ids == void_class, torch.full_like(ids, ignore_index), ids)
+    return ids
+
+
+def rgb_to_ids(rgb: torch.Tensor, classes: ClassSet) -> tuple[torch.Tensor, float]:
+    """Colour-coded maps float [N, 3, H, W] in [-1, 1] -> (ids LongTensor [N, H, W], share of far pixels)."""
+    ids, far = classes.quantize(to_uint8(rgb).permute(0, 2, 3, 1).cpu())
+    return ids, far
+
+
+@torch.no_grad()
+def _run(G: torch.nn.Module, n: int, seed: int, truncation_psi: float, batch: int, convert) -> list:
+    if n < 1 or batch < 1:
+        raise ValueError(f"n and batch must be >= 1, got n={n}, batch={batch}")
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.eval()  # running BN statistics (DCGAN) and no w_avg updates
+    try:
+        outs = []
+        for start in range(0, n, batch):
+            seeds = list(range(seed + start, seed + min(n, start + batch)))
+            z = seeded_latents(G.z_dim, seeds).to(device)
+            outs.append(convert(G(z, truncation_psi=truncation_psi, noise_mode="const")))
+        return outs
+    finally:
+        G.train(was_training)
+
+
+def sample_layouts(G: torch.nn.Module, meta: dict, n: int, seed: int = 0, truncation_psi: float = 1.0,
+                   batch: int = 16) -> tuple[torch.Tensor, float | None]:
+    """n label maps from a layout generator -> (LongTensor [n, H, W] ids, far_share).
+
+    labels output: argmax of the class logits (far_share None; a void channel -> ignore).
+    rgb output: nearest palette colour; far_share is
+    the share of pixels more than 40 (0..255 units) from every palette colour (ignore colour -> ignore id).
+    """
+    output = meta.get("output")
+    if meta.get("task") != "layout" or output not in ("labels", "rgb"):
+        raise ValueError(f"expected a layout generator (task 'layout', output labels|rgb), got task="
+                         f"{meta.get('task')!r}, output={output!r}")
+    classes = classes_of(meta)
+    if output == "labels":
+        void = classes.num_classes if meta.get("void_class") else None
+        convert = lambda x: logits_to_ids(x, void, classes.ignore_index).cpu()  # noqa: E731
+        return torch.cat(_run(G, n, seed, truncation_psi, batch, convert)), None
+    parts = _run(G, n, seed, truncation_psi, batch, lambda x: rgb_to_ids(x, classes))
+    ids = torch.cat([p[0] for p in parts])
+    far = sum(p[1] * len(p[0]) for p in parts) / len(ids)  # every map has H*W pixels: weight by map count
+    return ids, far
+
+
+def sample_images(G: torch.nn.Module, n: int, seed: int = 0, truncation_psi: float = 1.0,
+                  batch: int = 16) -> torch.Tensor:
+    """n photos from an image generator -> uint8 [n, 3, H, W]."""
+    return torch.cat(_run(G, n, seed, truncation_psi, batch, lambda x: to_uint8(x).cpu()))

@@ -1,0 +1,233 @@
+"""StyleGAN2 building blocks in plain PyTorch ops (no CUDA extension): equalised-lr layers, bias + activation,
+FIR resampling, modulated convolution as one grouped conv, noise injection.
+
+Follows NVlabs/stylegan2-ada-pytorch training/networks.py and torch_utils/ops/{upfirdn2d,conv2d_resample,bias_act}.py.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2)  # keeps activations at unit variance through lrelu (bias_act def_gain)
+
+
+def bias_act(x: torch.Tensor, b: torch.Tensor | None, activation: str = "linear", clamp: float = 0.0,
+             dim: int = 1) -> torch.Tensor:
+    """x + b (broadcast along `dim`), then linear or lrelu(0.2) * sqrt(2), then clamp to +-clamp (0 = off)."""
+    if b is not None:
+        x = x + b.to(x.dtype).reshape([-1 if i == dim else 1 for i in range(x.dim())])
+    if activation == "lrelu":
+        x = F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
+    elif activation != "linear":
+        raise ValueError(f"unknown activation {activation!r}; choose from ['linear', 'lrelu']")
+    if clamp > 0:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+# ------------------------------------------------------------------------------------------------ FIR resampling
+def setup_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
+    """Separable FIR taps -> normalised 2-D filter [fh, fw] (outer product, sum 1)."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    f = f[:, None] * f[None, :]
+    return f / f.sum()
+
+
+def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1, padding=(0, 0, 0, 0),
+              gain: float = 1.0) -> torch.Tensor:
+    """Upsample by zero insertion, pad (px0, px1, py0, py1; negative crops), filter with `f`, keep every
+    `down`-th pixel. Same semantics as stylegan2-ada's `_upfirdn2d_ref`; the filter is a depthwise conv2d."""
+    N, C, H, W = x.shape
+    px0, px1, py0, py1 = padding
+    if up > 1:
+        x = x.reshape(N, C, H, 1, W, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])    # [N, C, H, up, W, up] zeros after each pixel
+        x = x.reshape(N, C, H * up, W * up)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    fh, fw = f.shape
+    weight = (f * gain).flip([0, 1]).to(x.dtype)[None, None].expand(C, 1, fh, fw)  # [C, 1, fh, fw]
+    return F.conv2d(x, weight, groups=C, stride=down)
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
+    """x2 FIR upsampling; output [N, C, H*up, W*up]; gain up^2 keeps the mean."""
+    fw = f.shape[-1]
+    p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
+    return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2) -> torch.Tensor:
+    """x2 FIR downsampling; output [N, C, H/down, W/down]."""
+    fw = f.shape[-1]
+    p0, p1 = (fw - down + 1) // 2, (fw - down) // 2
+    return upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
+
+
+def conv2d_resample(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor | None = None, up: int = 1, down: int = 1,
+                    padding: int = 0, groups: int = 1) -> torch.Tensor:
+    """2-D conv with optional x2 up (strided transposed conv, then FIR) or x2 down (FIR, then strided conv), as
+    stylegan2-ada's conv2d_resample fast paths. w: [C_out, C_in / groups, kh, kw]."""
+    if up > 1 and down > 1:
+        raise ValueError("conv2d_resample: up and down together are not supported")
+    if up == 1 and down == 1:
+        return F.conv2d(x, w, padding=padding, groups=groups)
+    c_out, c_in_g, kh, kw = w.shape
+    fw = f.shape[-1]
+    if up > 1:
+        p0 = padding + (fw + up - 1) // 2 - (kw - 1)
+        p1 = padding + (fw - up) // 2 - (kw - up)
+        wt = w.reshape(groups, c_out // groups, c_in_g, kh, kw).transpose(1, 2)  # [G, C_in_g, C_out_g, kh, kw]
+        wt = wt.reshape(groups * c_in_g, c_out // groups, kh, kw)
+        x = F.conv_transpose2d(x, wt, stride=up, groups=groups)
+        return upfirdn2d(x, f, padding=(p0, p1, p0, p1), gain=up * up)
+    p0 = padding + (fw - down + 1) // 2
+    p1 = padding + (fw - down) // 2
+    x = upfirdn2d(x, f, padding=(p0, p1, p0, p1))
+    return F.conv2d(x, w, stride=down, groups=groups)
+
+
+# ------------------------------------------------------------------------------------------------ equalised lr
+class FullyConnected(nn.Module):
+    """Equalised-lr linear layer: weight ~ N(0, 1) / lr_mul, used as weight * lr_mul / sqrt(in); bias * lr_mul."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "linear",
+                 lr_mul: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.in_features, self.out_features, self.activation = in_features, out_features, activation
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
+        self.weight_gain = lr_mul / math.sqrt(in_features)
+        self.bias_gain = lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        b = self.bias.to(x.dtype) * self.bias_gain if self.bias is not None else None
+        if self.activation == "linear" and b is not None:
+            return torch.addmm(b.unsqueeze(0), x, w.t())
+        return bias_act(x.matmul(w.t()), b, self.activation)
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, act={self.activation}, lr_mul={self.bias_gain:g}"
+
+
+class Conv2dLayer(nn.Module):
+    """Equalised-lr conv with optional FIR x2 up/down, bias and activation (the discriminator's conv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
+                 activation: str = "linear", up: int = 1, down: int = 1, conv_clamp: float = 0.0):
+        super().__init__()
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.activation, self.up, self.down, self.conv_clamp = activation, up, down, conv_clamp
+        self.padding = kernel_size // 2
+        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.register_buffer("resample_filter", setup_filter(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        x = conv2d_resample(x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding)
+        clamp = self.conv_clamp * LRELU_GAIN if self.activation == "lrelu" else self.conv_clamp
+        return bias_act(x, self.bias, self.activation, clamp)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, act={self.activation}, "
+                f"up={self.up}, down={self.down}")
+
+
+# ------------------------------------------------------------------------------------------------ modulation
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
+                     up: int = 1, padding: int = 0, resample_filter: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-sample modulated (and demodulated) conv as ONE grouped conv (groups = N).
+
+    x [N, C_in, H, W], weight [C_out, C_in, k, k], styles [N, C_in] -> [N, C_out, H*up, W*up].
+    w'_{n,o,i,k} = w_{o,i,k} * s_{n,i};  d_{n,o} = rsqrt(sum_{i,k} w'^2 + 1e-8)  (StyleGAN2 Eq. 1-3).
+    """
+    N, c_in, H, W = x.shape
+    c_out, _, kh, kw = weight.shape
+    w = weight.to(x.dtype).unsqueeze(0) * styles.to(x.dtype).reshape(N, 1, c_in, 1, 1)  # [N, C_out, C_in, kh, kw]
+    if demodulate:
+        d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()                            # [N, C_out]
+        w = w * d.reshape(N, c_out, 1, 1, 1)
+    x = x.reshape(1, N * c_in, H, W)                                                    # samples become groups
+    x = conv2d_resample(x, w.reshape(N * c_out, c_in, kh, kw), resample_filter, up=up, padding=padding, groups=N)
+    return x.reshape(N, c_out, x.shape[2], x.shape[3])
+
+
+class NoiseInjection(nn.Module):
+    """Adds strength * noise [N, 1, H, W]; strength starts at 0. noise_mode: random | const (a stored map) | none."""
+
+    def __init__(self, size: tuple[int, int]):
+        super().__init__()
+        self.size = tuple(size)
+        self.strength = nn.Parameter(torch.zeros([]))
+        self.register_buffer("noise_const", torch.randn(self.size))
+
+    def forward(self, x: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+        if noise_mode == "random":
+            noise = torch.randn([x.shape[0], 1, *self.size], device=x.device, dtype=x.dtype)
+        elif noise_mode == "const":
+            noise = self.noise_const.to(x.dtype)
+        elif noise_mode == "none":
+            return x
+        else:
+            raise ValueError(f"unknown noise_mode {noise_mode!r}; choose from ['random', 'const', 'none']")
+        return x + noise * self.strength.to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (optionally x2 up) + noise + bias + lrelu. Consumes ws[:, w_index]."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, size: tuple[int, int], up: int = 1,
+                 conv_clamp: float = 0.0, w_index: int = 0):
+        super().__init__()
+        self.in_channels, self.out_channels, self.up, self.conv_clamp = in_channels, out_channels, up, conv_clamp
+        self.w_index = w_index
+        self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
+        self.noise = NoiseInjection(size)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.register_buffer("resample_filter", setup_filter(), persistent=False)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+        styles = self.affine(w)                                                         # [N, C_in]
+        x = modulated_conv2d(x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter)
+        x = self.noise(x, noise_mode)
+        return bias_act(x, self.bias, "lrelu", self.conv_clamp * LRELU_GAIN)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}->{self.out_channels}, up={self.up}, w_index={self.w_index}"
+
+
+class ToRGBLayer(nn.Module):
+    """Modulated 1x1 conv without demodulation to `out_channels` (RGB or class logits) + bias."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float = 0.0, w_index: int = 0):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.conv_clamp, self.w_index = conv_clamp, w_index
+        self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return bias_act(x, self.bias, "linear", self.conv_clamp)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}->{self.out_channels}, w_index={self.w_index}"
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+

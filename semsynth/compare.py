@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from semsynth.data import load_dataset
 from semsynth.data.labels import to_uint8
-from semsynth.pipeline import Pipeline, load_generator
+from semsynth.models.io import load_model
+from semsynth.pipeline import Pipeline
 from semsynth.report import write_report
 from semsynth.visualize import colorize_batch, save_grid
 
@@ -133,8 +134,8 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     if image_run is not None:
         from semsynth.generate_layouts import sample_images
 
-        G = load_generator(image_run, device, expect_task="image")
-        photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch_size=batch), size)
+        G = load_model(image_run, device, tasks=("image",))
+        photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch=batch), size)
         grid("single-stage photos", photos, "single_stage")
         rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos,
                              kid_subset))

@@ -5,33 +5,17 @@ size or on which other samples were drawn with it (EDM's StackedRandomGenerator 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.labels import to_uint8
-from semsynth.models.io import CONFIG_NAME, from_pretrained
-
-
-def model_folder(path) -> Path:
-    """A run folder (holding `model/`) or a model folder (config.json + model.safetensors) -> the model folder."""
-    path = Path(path)
-    if (path / CONFIG_NAME).is_file() and (path / "model.safetensors").is_file():
-        return path
-    if (path / "model" / CONFIG_NAME).is_file():
-        return path / "model"
-    raise FileNotFoundError(f"{path} is neither a model folder (config.json + model.safetensors) nor a run folder "
-                            f"with model/ inside")
+from semsynth.models.io import load_model
 
 
 def load_generator(path, device="cpu") -> tuple[torch.nn.Module, dict]:
     """(G in eval mode, its meta dict) from a run or model folder written by a layout or image task."""
-    G = from_pretrained(model_folder(path), device=device)
-    meta = G.meta
-    if meta.get("task") not in ("layout", "image"):
-        raise ValueError(f"{path}: expected a layout or image generator, config.json says task={meta.get('task')!r}")
-    return G, meta
+    G = load_model(path, device=device, tasks=("layout", "image"))
+    return G, G.meta
 
 
 def classes_of(meta: dict) -> ClassSet:

@@ -11,29 +11,8 @@ from PIL import Image
 
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.base import read_image
-from semsynth.data.labels import one_hot, to_uint8
-from semsynth.models.io import from_pretrained
-
-
-def model_folder(path) -> Path:
-    """A run directory (holding `model/`) or a model folder (holding config.json) -> the model folder."""
-    path = Path(path)
-    if (path / "model" / "config.json").is_file():
-        return path / "model"
-    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
-        return path
-    raise FileNotFoundError(f"{path} is neither a semsynth run directory (with model/) nor a model folder "
-                            "(config.json + model.safetensors)")
-
-
-def load_generator(path, device="cpu", expect_task: str | None = None) -> torch.nn.Module:
-    """Load an exported generator; `model.meta` holds its config.json (task, classes, size, ...)."""
-    folder = model_folder(path)
-    model = from_pretrained(folder, device=device)
-    task = model.meta.get("task")
-    if expect_task is not None and task != expect_task:
-        raise ValueError(f"{folder} holds a {task!r} model, expected a {expect_task!r} model")
-    return model
+from semsynth.data.labels import to_uint8
+from semsynth.models.io import load_model
 
 
 def per_sample_normal(shape_tail: tuple[int, ...], seeds: list[int], device) -> torch.Tensor:
@@ -78,8 +57,8 @@ class Pipeline:
     def from_pretrained(cls, layout_dir, sis_dir, device="cpu") -> "Pipeline":
         """layout_dir / sis_dir: run directories or exported model folders. `layout_dir=None` gives a pipeline
         that only synthesizes photos for given layouts."""
-        layout = load_generator(layout_dir, device, expect_task="layout") if layout_dir is not None else None
-        sis = load_generator(sis_dir, device, expect_task="sis")
+        layout = load_model(layout_dir, device, tasks=("layout",)) if layout_dir is not None else None
+        sis = load_model(sis_dir, device, tasks=("sis",))
         return cls(layout, sis)
 
     @property
@@ -95,10 +74,10 @@ class Pipeline:
             raise ValueError("this pipeline has no layout generator; use synthesize(label_maps)")
         from semsynth.generate_layouts import sample_layouts
 
-        labels, far = sample_layouts(self.layout_generator, n=n, seed=seed, truncation_psi=truncation,
-                                     batch_size=batch_size)
+        G = self.layout_generator
+        labels, far = sample_layouts(G, G.meta, n=n, seed=seed, truncation_psi=truncation, batch=batch_size)
         out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size)
-        out.far_share = far
+        out.far_share = far or 0.0
         return out
 
     @torch.no_grad()
@@ -111,24 +90,29 @@ class Pipeline:
         labels = self._fit_size(labels)
         n = labels.shape[0]
         G = self.sis_generator
-        z_dim = int(G.cfg.z_dim)
+        z_dim = int(G.cfg.z_dim) if G.uses_noise else 0  # SPADE without VAE is deterministic: no z
         photos = torch.empty((n, variants, 3, *self.size), dtype=torch.uint8)
         for k in range(variants):
             for start in range(0, n, batch_size):
                 idx = list(range(start, min(n, start + batch_size)))
                 segmap = self.segmap(labels[idx].to(self.device))
-                z = per_sample_normal((z_dim,), [photo_seed(seed + i, k) for i in idx], self.device)
+                z = (per_sample_normal((z_dim,), [photo_seed(seed + i, k) for i in idx], self.device)
+                     if z_dim else None)
                 photos[idx, k] = to_uint8(G(segmap, z)).cpu()
         colors = self.classes.colorize(labels).permute(0, 3, 1, 2).contiguous()
         return PipelineOutput(labels=labels, colors=colors, photos=photos, far_share=far)
 
     # ------------------------------------------------------------------------------------------------
     def segmap(self, labels: torch.Tensor) -> torch.Tensor:
-        """ids -> the SIS generator's input: one-hot classes, zero-padded to its extra label channels
-        (don't-care / instance-edge channels carry zeros for generated layouts)."""
-        oh = one_hot(labels, self.classes.num_classes, self.classes.ignore_index)
-        extra = int(self.sis_generator.cfg.label_channels) - oh.shape[1]
-        return F.pad(oh, (0, 0, 0, 0, 0, extra)) if extra > 0 else oh
+        """ids -> the SIS generator's input, built as in training (one-hot, don't-care channel when it had one);
+        an instance-edge channel, which generated layouts lack, is left at zero."""
+        from semsynth.train.tasks.sis import make_segmap
+
+        meta = self.sis_generator.meta
+        segmap = make_segmap(labels, self.classes.num_classes, self.classes.ignore_index,
+                             use_dontcare=bool(meta.get("use_dontcare", False)))
+        extra = int(self.sis_generator.cfg.label_channels) - segmap.shape[1]
+        return F.pad(segmap, (0, 0, 0, 0, 0, extra)) if extra > 0 else segmap
 
     def _fit_size(self, labels: torch.Tensor) -> torch.Tensor:
         if tuple(labels.shape[-2:]) == self.size:

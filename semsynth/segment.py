@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from semsynth.models.io import CONFIG_NAME, from_pretrained
+from semsynth.models.io import load_model
 
 
 def load_segmenter(path, device="cpu") -> torch.nn.Module:
@@ -15,15 +15,7 @@ def load_segmenter(path, device="cpu") -> torch.nn.Module:
     `config.json` as `model.meta` (with the training "size")."""
     path = Path(path)
     if path.is_dir():
-        folder = path if (path / CONFIG_NAME).is_file() else path / "model"
-        if not (folder / CONFIG_NAME).is_file():
-            raise FileNotFoundError(f"{path}: neither a model folder ({CONFIG_NAME}) nor a run directory with "
-                                    f"model/{CONFIG_NAME}; train one with `semsynth train segmenter`")
-        model = from_pretrained(folder, device)
-        task = model.meta.get("task")
-        if task != "segmenter":
-            raise ValueError(f"{folder} holds a {task!r} model, not a segmenter (task 'segmenter')")
-        return model
+        return load_model(path, device, tasks=("segmenter",))
     if path.is_file():
         try:
             model = torch.jit.load(str(path), map_location=device)

@@ -92,3 +92,25 @@ def from_pretrained(folder, device="cpu") -> torch.nn.Module:
     model.load_state_dict(load_file(str(weights)), strict=True)
     model.meta = meta
     return model.to(device).eval()
+
+
+def model_folder(path) -> Path:
+    """A run directory (holding `model/`) or a model folder (config.json + model.safetensors) -> the model folder."""
+    path = Path(path)
+    if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
+        return path
+    if (path / "model" / CONFIG_NAME).is_file():
+        return path / "model"
+    raise FileNotFoundError(f"{path} is neither a model folder ({CONFIG_NAME} + {WEIGHTS_NAME}) nor a run "
+                            "directory with model/ inside")
+
+
+def load_model(path, device="cpu", tasks: tuple[str, ...] | None = None) -> torch.nn.Module:
+    """from_pretrained on a run directory or model folder; `tasks` lists the accepted `task` values of its
+    config.json (e.g. ("layout",)), so a wrong folder fails with a message instead of a confusing forward."""
+    folder = model_folder(path)
+    model = from_pretrained(folder, device=device)
+    task = model.meta.get("task")
+    if tasks is not None and task not in tasks:
+        raise ValueError(f"{folder} holds a {task!r} model; expected {' or '.join(repr(t) for t in tasks)}")
+    return model

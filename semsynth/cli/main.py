@@ -8,6 +8,7 @@ import sys
 
 # command modules, in the order `semsynth --help` lists them
 COMMAND_MODULES = [
+    "semsynth.cli.evaluate",
 ]
 
 

@@ -79,7 +79,7 @@ def extract_features(images, extractor, batch: int = 50, device=None, progress: 
                      limit: int | None = None) -> np.ndarray:
     """Features [N, D] (float32) of every image of `images`: a folder path, a semsynth data set (photos), a uint8
     tensor [N, 3, H, W] or an iterable of uint8 batches. `device`: where the extractor runs (None = its own)."""
-    if device is not None:
+    if device is not None and hasattr(extractor, "to"):  # plain callables run where they are
         extractor = extractor.to(device)
     out = []
     with tqdm(desc="features", unit="img", disable=not progress, leave=False) as bar:

@@ -82,7 +82,7 @@ def fid_from_features(features1, features2) -> float:
 def stats_of(images, extractor, batch: int = 50, device=None, progress: bool = False,
              limit: int | None = None) -> FeatureStats:
     """Statistics of the features of an image source (see `extract_features`), one batch at a time."""
-    if device is not None:
+    if device is not None and hasattr(extractor, "to"):  # plain callables run where they are
         extractor = extractor.to(device)
     stats = None
     with tqdm(desc="FID features", unit="img", disable=not progress, leave=False) as bar:

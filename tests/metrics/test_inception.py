@@ -3,7 +3,6 @@
 import importlib.util
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -148,6 +147,7 @@ def test_torchscript_equals_our_module_and_torch_fidelity(tmp_path):
     assert a.abs().max() > 0.1
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.script is deprecated in torch 2.9+
 def test_torchscript_mapping_rejects_a_foreign_file():
     net = torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)))
     with pytest.raises(ValueError, match="expected 94 conv layers"):

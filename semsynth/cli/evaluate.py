@@ -153,7 +153,7 @@ def run_miou(args) -> int:
         groups = [(torch.stack(images), torch.stack(labels))] if same_size \
             else [(img[None], lab[None]) for img, lab in zip(images, labels)]
         for image, label in groups:
-            pred = segment(model, from_uint8(image).to(args.device), batch=args.batch)
+            pred = segment(model, from_uint8(image).to(args.device), args.batch)
             if tuple(pred.shape) != tuple(label.shape):
                 raise ValueError(f"segmenter returned {tuple(pred.shape)} predictions for labels {tuple(label.shape)}")
             cm.update(pred.cpu(), label)

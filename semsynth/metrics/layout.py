@@ -42,6 +42,12 @@ def class_histogram(label_batches: Iterable[torch.Tensor], num_classes: int, ign
     return total / total.sum()
 
 
+def class_shares(labels: torch.Tensor | Iterable[torch.Tensor], num_classes: int,
+                 ignore_index: int = 255) -> np.ndarray:
+    """`class_histogram` of one LongTensor [N, H, W] of label maps (or of an iterable of such batches)."""
+    return class_histogram([labels] if isinstance(labels, torch.Tensor) else labels, num_classes, ignore_index)
+
+
 def js_divergence(p, q) -> float:
     """Jensen-Shannon divergence in bits (log base 2), in [0, 1]: 0 for equal histograms, 1 for disjoint ones.
     p, q: non-negative [C], normalised here."""

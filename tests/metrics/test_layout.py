@@ -5,14 +5,15 @@ import torch
 
 from semsynth.classes import get_class_set
 from semsynth.metrics.fid import fid_from_features
-from semsynth.metrics.layout import (class_counts, class_histogram, class_proportions, colorized_batches, fsd,
-                                     js_divergence, layout_fid, share_table)
+from semsynth.metrics.layout import (class_counts, class_histogram, class_proportions, class_shares,
+                                     colorized_batches, fsd, js_divergence, layout_fid, share_table)
 
 
 def test_histogram_excludes_ignore_and_sums_to_one():
     labels = torch.tensor([[[0, 0, 1, 255], [2, 2, 2, 255]]])
     hist = class_histogram([labels, labels], num_classes=4)
     np.testing.assert_allclose(hist, [2 / 6, 1 / 6, 3 / 6, 0])
+    np.testing.assert_allclose(class_shares(torch.cat([labels, labels]), 4), hist)  # one tensor, same shares
     with pytest.raises(ValueError, match="0..3"):
         class_counts(torch.tensor([[4]]), 4)
     with pytest.raises(ValueError, match="every pixel is ignore"):

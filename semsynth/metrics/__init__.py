@@ -1,0 +1,15 @@
+"""Evaluation: FID/KID with the standard FID Inception, mIoU, layout metrics. One job per module:
+inception (weights + extractor), resize (TF1 bilinear), features (streaming stats), fid, kid, miou, layout,
+images (folders/data sets -> uint8 batches), cache (real-set statistics on disk)."""
+from semsynth.metrics.cache import cached_real_stats
+from semsynth.metrics.features import FeatureStats, extract_features
+from semsynth.metrics.fid import fid_between, fid_from_features, fid_from_stats, frechet_distance
+from semsynth.metrics.inception import FeatureExtractor, InceptionWeightsNotFound, load_inception
+from semsynth.metrics.kid import kid_between, kid_from_features
+from semsynth.metrics.miou import ConfusionMatrix, iou_from_confusion
+from semsynth.metrics.layout import class_histogram, class_shares, js_divergence, layout_fid
+
+__all__ = ["cached_real_stats", "FeatureStats", "extract_features", "fid_between", "fid_from_features",
+           "fid_from_stats", "frechet_distance", "FeatureExtractor", "InceptionWeightsNotFound", "load_inception",
+           "kid_between", "kid_from_features", "ConfusionMatrix", "iou_from_confusion", "class_histogram",
+           "js_divergence", "layout_fid", "class_shares"]

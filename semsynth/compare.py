@@ -54,6 +54,8 @@ class FeatureBank:
             self.extractor = load_inception(inception, device=device)
             self.skipped = None
         except InceptionWeightsNotFound as err:
+            if inception is not None:  # a file the user named must exist; only the default search may come up empty
+                raise
             self.extractor, self.skipped = None, str(err)
 
     def __call__(self, images: torch.Tensor):

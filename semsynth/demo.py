@@ -16,15 +16,17 @@ DEMO_RUNS = [
 ]
 
 
-def run_demo(out="demo-out", minutes: float = 6.0, size=(64, 128), n: int = 100, seed: int = 0,
+def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = 50, seed: int = 0,
              device: str | None = None, preset: str = "tiny") -> dict:
-    """Train the five demo runs (each stops at its share of `minutes`), then write the compare report."""
+    """Train the five demo runs (each stops at its share of `minutes`), then write the compare report.
+    size None = 32x64 on CPU (enough steps in minutes to learn something), 128x256 on CUDA."""
     from semsynth.compare import run_compare
     from semsynth.train.config import build_run_config
     from semsynth.train.engine import run_training
 
     out = Path(out)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    size = size or ((128, 256) if device.startswith("cuda") else (32, 64))
     runs = {}
     started = time.perf_counter()
     for name, task, overrides, share in DEMO_RUNS:

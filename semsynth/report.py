@@ -76,7 +76,7 @@ def to_html(report: dict, grids: dict[str, str]) -> str:
 <html><head><meta charset="utf-8"><title>semsynth comparison</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #999;padding:4px 10px;text-align:right}} td:first-child,td:nth-child(2){{text-align:left}}
-img{{max-width:100%;image-rendering:pixelated}} figure{{margin:1.5em 0}}</style></head>
+img{{width:100%;max-width:1024px;image-rendering:pixelated}} figure{{margin:1.5em 0}}</style></head>
 <body><h1>semsynth comparison</h1><ul>{notes}</ul>
 <table><tr>{head}</tr>{body}</table>{figures}</body></html>
 """

@@ -73,7 +73,7 @@ class Config:
 
 PRESETS: dict[str, dict] = {
     "tiny": {"task": {"ngf": 4, "spade_hidden": 16, "ndf": 8, "n_layers_d": 3, "use_vgg": False,
-                      "encoder_size": 32},
+                      "encoder_size": 32, "seg_channels": 8, "wavelet_channels": 8, "z_dim": 16},
              "train": {"batch": 4, "total_kimg": 2}},
     "small": {"task": {"ngf": 16, "spade_hidden": 64, "ndf": 32, "encoder_size": 64},
               "train": {"batch": 8, "total_kimg": 200}},

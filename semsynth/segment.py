@@ -15,7 +15,10 @@ def load_segmenter(path, device="cpu") -> torch.nn.Module:
     `config.json` as `model.meta` (with the training "size")."""
     path = Path(path)
     if path.is_dir():
-        return load_model(path, device, tasks=("segmenter",))
+        try:
+            return load_model(path, device, tasks=("segmenter",))
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"{err}; train one with `semsynth train segmenter`") from None
     if path.is_file():
         try:
             model = torch.jit.load(str(path), map_location=device)

@@ -35,8 +35,9 @@ from semsynth.train.tasks import task_module
 def build_dataset(run: RunConfig, module, cfg):
     from semsynth.data import load_dataset
     d = run.data
+    options = module.data_options(cfg) if hasattr(module, "data_options") else {}  # e.g. instance edges
     return load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=module.data_mode(cfg),
-                        seed=run.train.seed, augment=d.augment)
+                        seed=run.train.seed, augment=d.augment, **options)
 
 
 def build_task(run: RunConfig, dataset=None):

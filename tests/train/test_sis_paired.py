@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -47,11 +48,11 @@ def test_make_segmap_ignore_dontcare_and_edges():
     assert seg.shape == (1, 3, 2, 3) and seg[0, :, 0, 2].sum() == 0 and seg[0, 1, 0, 1] == 1
     seg = sis.make_segmap(label, 3, 255, use_dontcare=True)
     assert seg.shape == (1, 4, 2, 3) and seg[0, 3, 0, 2] == 1 and seg[0, 3].sum() == 1
-    instance = torch.tensor([[[5, 5, 5, 7]]])
-    edges = sis.instance_edges(instance)
-    assert edges.tolist() == [[[[0.0, 0.0, 1.0, 1.0]]]]
-    seg = sis.make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, instance=instance)
+    edges = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])  # as the Cityscapes reader gives them
+    seg = sis.make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges)
     assert seg.shape == (1, 3, 1, 4) and seg[0, 2].tolist() == [[0, 0, 1, 1]]
+    with pytest.raises(ValueError, match="edge map shape"):
+        sis.make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges[..., :3])
     with pytest.raises(ValueError, match="ids must lie in 0..2"):
         sis.make_segmap(torch.tensor([[[0, 3]]]), 3, 255)
 
@@ -166,3 +167,18 @@ def test_sample_grid_and_export_roundtrip(data, tmp_path, kw):
 def test_unknown_phase(data):
     with pytest.raises(ValueError, match="phases G, D"):
         sis.build(TINY, data).loss("R1", batch_of(data))
+
+
+def test_instance_edges_flow_from_the_cityscapes_reader_into_training(tmp_path):
+    """use_instance_edges asks the reader for its edge maps and feeds them to G as the last label channel."""
+    from semsynth.train.config import build_run_config
+    from semsynth.train.engine import run_training
+    from tests.data.fixtures import make_cityscapes
+
+    fake = make_cityscapes(tmp_path)
+    run = build_run_config("sis", "cityscapes", root=str(fake.root), size=(32, 64), preset="tiny",
+                           task_overrides={"mode": "paired", "use_instance_edges": True},
+                           train_overrides={"total_steps": 1, "batch": 2, "num_workers": 0}, out=str(tmp_path / "run"))
+    model_dir = run_training(run) / "model"
+    meta = json.loads((model_dir / "config.json").read_text())
+    assert meta["config"]["label_channels"] == 19 + 1

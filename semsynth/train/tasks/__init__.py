@@ -9,6 +9,7 @@ A task module defines:
     build(cfg, dataset) -> Task the Task (semsynth/train/task.py) with its nets built on the CPU; sizes and
                                 class counts come from `dataset` (dataset.size, dataset.classes), never from cfg
     validate(cfg, dataset)      optional: raise ValueError for an impossible config before any work
+    data_options(cfg) -> dict   optional: extra reader options (e.g. {"use_instance_edges": True})
 """
 from __future__ import annotations
 

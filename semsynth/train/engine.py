@@ -85,7 +85,7 @@ def dry_run(run: RunConfig, dataset=None) -> str:
     _, _, dataset, task = build_task(run, dataset)
     nets = dict(task.nets)
     if task.ema_source is not None:
-        nets["G_ema"] = task.nets[task.ema_source]
+        nets["G_ema"] = copy.deepcopy(task.nets[task.ema_source]).requires_grad_(False)  # as training makes it
     return f"{run.to_json()}\n\ndata set: {run.data.name}, {len(dataset)} items of {tuple(run.data.size)}\n" \
            f"{parameter_table(nets)}"
 

@@ -1,7 +1,20 @@
 """Learning test: a tiny paired SPADE (hinge GAN + D feature matching, no VGG) learns label -> photo on
 synthetic-streets. Measured on held-out scenes with L1 to the true photos, against the step-0 generator and two
 baselines computed from the training photos: one global mean colour, and the mean colour of each class.
-(At step 0 the generator's batch norm has no running statistics yet, so its eval-mode output is far off.)"""
+(At step 0 the generator's batch norm has no running statistics yet, so its eval-mode output is far off.)
+
+Why the trained L1 is not asserted clearly below the per-class mean colour: on synthetic-streets no layout-only
+predictor gets there. Each scene's light (brightness 0.75-1.15, RGB tint, sky colours, fog, per-class colour
+jitter; semsynth/data/street_scene.py `_light`) is drawn independently of its layout, and it dominates the error
+left after the per-class mean. Measured at 32x64 on these 32 held-out scenes:
+  per-class mean colour (64 training scenes)                                   0.207
+  per-class, per-row median colour (256 training scenes)                       0.205
+  this generator (ngf 8) on pixel L1 alone, 1024 scenes, 1400 steps, batch 8 0.200-0.212 (checkpoints, BN or IN)
+  per-class mean x an oracle per-scene brightness gain (not in the label map)  0.178
+  per-class mean of each test scene itself (oracle)                            0.138
+so 0.9 x per-class (0.186) is out of reach without the per-scene light. Tried for the GAN here, none better than this
+setting (0.22-0.26 at every checkpoint): 2x width, batch 8, 256 training scenes, lr 2e-4/8e-4, instance norm, an
+added pixel L1 term (weight 10); without spectral norm it diverges (0.39)."""
 from __future__ import annotations
 
 import sys
@@ -58,12 +71,12 @@ def test_tiny_spade_learns_label_to_photo():
     history = run_phases(task, batches, STEPS)
     l1_end = heldout_l1(task, test)
     print(f"\nheld-out L1: step 0 {l1_start:.4f} -> step {STEPS} {l1_end:.4f} ({time.perf_counter() - t0:.0f} s); "
-          f"baselines: global mean colour {l1_global:.4f}, per-class mean colour {l1_class:.4f}; "
+          f"baselines: global mean colour {l1_global:.4f}, per-class mean colour {l1_class:.4f} "
+          f"(ratio {l1_end / l1_class:.3f}); "
           f"last losses {history[-1]}")
     assert l1_end < 0.5 * l1_start
-    # below one mean colour: the photo follows the layout (measured: 0.230 vs 0.277)
+    # below one mean colour: the photo follows the layout (measured: 0.227 vs 0.285)
     assert l1_end < 0.9 * l1_global
-    # The per-class mean colour is about the L1-best a layout-only predictor can reach here: the per-scene light,
-    # colour cast and haze are not in the label map. This tiny GAN gets close to it in 120 steps but does not beat
-    # it (measured 0.230 vs 0.209; 150 steps at 2x width or 2x lr plateau at 0.218-0.224).
-    assert l1_end < 1.2 * l1_class
+    # near the per-class mean colour, about the L1-best a layout-only predictor can reach here (see the module
+    # docstring; measured 0.227 vs 0.207, ratio 1.10)
+    assert l1_end < 1.15 * l1_class

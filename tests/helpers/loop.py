@@ -22,7 +22,7 @@ def run_phases(task, batches, steps: int) -> list[dict[str, float]]:
                 net.requires_grad_(name in owned[phase.optimizer])
             opts[phase.optimizer].zero_grad(set_to_none=True)
             loss, scalars = task.loss(phase.name, batch)
-            assert math.isfinite(float(loss)), f"non-finite loss in phase {phase.name} at step {step}"
+            assert math.isfinite(loss.item()), f"non-finite loss in phase {phase.name} at step {step}"
             loss.backward()
             opts[phase.optimizer].step()
             logs.update(scalars)
@@ -30,5 +30,7 @@ def run_phases(task, batches, steps: int) -> list[dict[str, float]]:
             with torch.no_grad():
                 for p_ema, p in zip(task.nets["G_ema"].parameters(), task.nets[task.ema_source].parameters()):
                     p_ema.lerp_(p, 0.1)
+                for b_ema, b in zip(task.nets["G_ema"].buffers(), task.nets[task.ema_source].buffers()):
+                    b_ema.copy_(b)  # BN statistics and spectral-norm vectors are copied, as the engine does
         history.append(logs)
     return history

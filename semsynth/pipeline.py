@@ -11,7 +11,7 @@ from PIL import Image
 
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.base import read_image
-from semsynth.data.labels import to_uint8
+from semsynth.data.labels import make_segmap, to_uint8
 from semsynth.models.io import load_model
 
 
@@ -106,8 +106,6 @@ class Pipeline:
     def segmap(self, labels: torch.Tensor) -> torch.Tensor:
         """ids -> the SIS generator's input, built as in training (one-hot, don't-care channel when it had one);
         an instance-edge channel, which generated layouts lack, is left at zero."""
-        from semsynth.train.tasks.sis import make_segmap
-
         meta = self.sis_generator.meta
         segmap = make_segmap(labels, self.classes.num_classes, self.classes.ignore_index,
                              use_dontcare=bool(meta.get("use_dontcare", False)))

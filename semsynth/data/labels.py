@@ -26,6 +26,22 @@ def one_hot(label: torch.Tensor, num_classes: int, ignore_index: int = IGNORE_IN
     return out * valid.unsqueeze(1).to(dtype)
 
 
+def make_segmap(label: torch.Tensor, num_classes: int, ignore_index: int, use_dontcare: bool = False,
+                edges: torch.Tensor | None = None) -> torch.Tensor:
+    """label LongTensor [N, H, W] -> float segmap [N, num_classes (+1 don't-care) (+1 edge), H, W].
+    `edges`: float [N, 1, H, W] instance boundaries as the data set computes them (Cityscapes "edges")."""
+    if use_dontcare:
+        label = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
+        segmap = one_hot(label, num_classes + 1, ignore_index=ignore_index)
+    else:
+        segmap = one_hot(label, num_classes, ignore_index=ignore_index)
+    if edges is not None:
+        if edges.shape != (label.shape[0], 1, *label.shape[1:]):
+            raise ValueError(f"edge map shape {tuple(edges.shape)} does not match label {tuple(label.shape)}")
+        segmap = torch.cat([segmap, edges.to(segmap.dtype)], dim=1)
+    return segmap
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float [..., 3, H, W] in [-1, 1] -> uint8 (rounded, clamped)."""
     return ((images.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)

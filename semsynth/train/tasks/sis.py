@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import one_hot, to_uint8
+from semsynth.data.labels import make_segmap, to_uint8
 from semsynth.losses.gan import d_hinge, g_hinge
 from semsynth.losses.matching import feature_matching, kl_divergence
 from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
@@ -95,22 +95,6 @@ def data_options(cfg: Config) -> dict:
 def label_channels(cfg: Config, num_classes: int) -> int:
     """Generator / discriminator label input channels for a class set of `num_classes`."""
     return num_classes + int(cfg.use_dontcare) + int(cfg.use_instance_edges)
-
-
-def make_segmap(label: torch.Tensor, num_classes: int, ignore_index: int, use_dontcare: bool = False,
-                edges: torch.Tensor | None = None) -> torch.Tensor:
-    """label LongTensor [N, H, W] -> float segmap [N, num_classes (+1 don't-care) (+1 edge), H, W].
-    `edges`: float [N, 1, H, W] instance boundaries as the data set computes them (Cityscapes "edges")."""
-    if use_dontcare:
-        label = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
-        segmap = one_hot(label, num_classes + 1, ignore_index=ignore_index)
-    else:
-        segmap = one_hot(label, num_classes, ignore_index=ignore_index)
-    if edges is not None:
-        if edges.shape != (label.shape[0], 1, *label.shape[1:]):
-            raise ValueError(f"edge map shape {tuple(edges.shape)} does not match label {tuple(label.shape)}")
-        segmap = torch.cat([segmap, edges.to(segmap.dtype)], dim=1)
-    return segmap
 
 
 def generator_config(cfg: Config, dataset) -> SPADEGeneratorConfig:

@@ -20,7 +20,7 @@ import math
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import one_hot, to_uint8
+from semsynth.data.labels import make_segmap, to_uint8
 from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
 from semsynth.losses.segmentation import segmentation_loss
 from semsynth.models.io import save_pretrained, unwrap
@@ -111,10 +111,7 @@ class UnpairedSIS(Task):
     # ------------------------------------------------------------------------------------- losses
     def segmap(self, label: torch.Tensor) -> torch.Tensor:
         """ids [N, H, W] -> one-hot [N, C (+1 don't-care), H, W]; ignore pixels are all-zero or don't-care."""
-        C, ignore = self.classes.num_classes, self.classes.ignore_index
-        if self.use_dontcare:
-            return one_hot(torch.where(label == ignore, torch.full_like(label, C), label), C + 1, ignore)
-        return one_hot(label, C, ignore)
+        return make_segmap(label, self.classes.num_classes, self.classes.ignore_index, self.use_dontcare)
 
     def generate(self, label: torch.Tensor, z: torch.Tensor | None = None, net: str = "G") -> torch.Tensor:
         N, H, W = label.shape

@@ -89,7 +89,8 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     out.mkdir(parents=True, exist_ok=True)
     if not sis_runs:
         raise ValueError("compare needs at least one --sis run")
-    pipelines = [Pipeline.from_pretrained(layout_run, s, device=device) for s in sis_runs]
+    layout_generator = load_model(layout_run, device, tasks=("layout",))  # loaded once, shared by every pipeline
+    pipelines = [Pipeline(layout_generator, load_model(s, device, tasks=("sis",))) for s in sis_runs]
     size = pipelines[0].size
     for s, p in zip(sis_runs, pipelines):
         if p.size != size:

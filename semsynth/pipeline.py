@@ -12,16 +12,8 @@ from PIL import Image
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.base import read_image
 from semsynth.data.labels import make_segmap, to_uint8
+from semsynth.generate_layouts import sample_layouts, seeded_latents
 from semsynth.models.io import load_model
-
-
-def per_sample_normal(shape_tail: tuple[int, ...], seeds: list[int], device) -> torch.Tensor:
-    """One standard-normal tensor per seed, stacked: a sample depends on its seed only, never on its batch."""
-    out = []
-    for s in seeds:
-        g = torch.Generator().manual_seed(int(s))
-        out.append(torch.randn(shape_tail, generator=g))
-    return torch.stack(out).to(device)
 
 
 def photo_seed(sample_seed: int, variant: int) -> int:
@@ -72,8 +64,6 @@ class Pipeline:
         """n layouts from the layout generator (sample i uses seed + i), each turned into K photo variants."""
         if self.layout_generator is None:
             raise ValueError("this pipeline has no layout generator; use synthesize(label_maps)")
-        from semsynth.generate_layouts import sample_layouts
-
         G = self.layout_generator
         labels, far = sample_layouts(G, G.meta, n=n, seed=seed, truncation_psi=truncation, batch=batch_size)
         out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size)
@@ -96,8 +86,7 @@ class Pipeline:
             for start in range(0, n, batch_size):
                 idx = list(range(start, min(n, start + batch_size)))
                 segmap = self.segmap(labels[idx].to(self.device))
-                z = (per_sample_normal((z_dim,), [photo_seed(seed + i, k) for i in idx], self.device)
-                     if z_dim else None)
+                z = seeded_latents(z_dim, [photo_seed(seed + i, k) for i in idx]).to(self.device) if z_dim else None
                 photos[idx, k] = to_uint8(G(segmap, z)).cpu()
         colors = self.classes.colorize(labels).permute(0, 3, 1, 2).contiguous()
         return PipelineOutput(labels=labels, colors=colors, photos=photos, far_share=far)

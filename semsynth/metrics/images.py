@@ -53,17 +53,19 @@ def folder_batches(folder: str | Path, batch: int = 50, limit: int | None = None
     return _batches_of((read_rgb(p) for p in files), batch)
 
 
+def _dataset_entries(dataset, key: str, mode: str, limit: int | None):
+    """The `key` entries of the first `limit` items of a semsynth data set, one by one."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    for i in range(n):
+        item = dataset[i]
+        if key not in item:
+            raise ValueError(f"the data set yields no {key!r} entries; load it with mode={mode!r}")
+        yield item[key]
+
+
 def dataset_batches(dataset, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
     """uint8 batches of the "image" entries (float [-1, 1]) of a semsynth data set."""
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-
-    def images():
-        for i in range(n):
-            item = dataset[i]
-            if "image" not in item:
-                raise ValueError("the data set yields no photos; load it with mode='images'")
-            yield to_uint8(item["image"])
-    return _batches_of(images(), batch)
+    return _batches_of((to_uint8(x) for x in _dataset_entries(dataset, "image", "images", limit)), batch)
 
 
 def check_batch(images: torch.Tensor, where: str = "images") -> torch.Tensor:
@@ -124,12 +126,4 @@ def label_folder_batches(folder: str | Path, batch: int = 50, limit: int | None 
 
 def dataset_label_batches(dataset, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
     """LongTensor [B, H, W] batches of the "label" entries of a semsynth data set."""
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-
-    def labels():
-        for i in range(n):
-            item = dataset[i]
-            if "label" not in item:
-                raise ValueError("the data set yields no label maps; load it with mode='labels'")
-            yield item["label"]
-    return _batches_of(labels(), batch)
+    return _batches_of(_dataset_entries(dataset, "label", "labels", limit), batch)

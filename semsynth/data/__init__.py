@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from semsynth.data.base import MODES, CorruptFileError, SegmentationDataset
+from semsynth.data.base import MODES, CompactItems, CorruptFileError, SegmentationDataset, expand_items
 from semsynth.data.labels import from_uint8, one_hot, to_uint8
 
 
@@ -73,5 +73,5 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-__all__ = ["DATASETS", "MODES", "CorruptFileError", "SegmentationDataset", "load_dataset", "one_hot",
-           "to_uint8", "from_uint8", "parse_size"]
+__all__ = ["DATASETS", "MODES", "CompactItems", "CorruptFileError", "SegmentationDataset", "load_dataset", "one_hot",
+           "to_uint8", "from_uint8", "expand_items", "parse_size"]

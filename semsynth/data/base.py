@@ -133,6 +133,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
         return label, image, extras, name
 
     def __getitem__(self, index: int) -> dict:
+        return self.item(index)
+
+    def item(self, index: int, compact: bool = False) -> dict:
+        """Item `index`; `compact` keeps "label" and "image" uint8 (see `CompactItems`)."""
         if not 0 <= index < len(self):
             raise IndexError(index)
         for attempt in range(len(self)):
@@ -165,8 +169,39 @@ class SegmentationDataset(torch.utils.data.Dataset):
             item[key] = self.finish_extra(key, arr)
         if label is not None:
             self.classes.check_ids(label, where=f"scene {name!r}")
-            item["label"] = torch.from_numpy(label.astype(np.int64))
+            item["label"] = torch.from_numpy(np.ascontiguousarray(label) if compact else label.astype(np.int64))
         if image is not None:
             # a contiguous copy first: converting a permuted uint8 view to float is ~9x slower
-            item["image"] = from_uint8(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))))
+            image = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+            item["image"] = image if compact else from_uint8(image)
         return item
+
+
+class CompactItems(torch.utils.data.Dataset):
+    """The items of a SegmentationDataset as DataLoader workers should send them: "label" uint8 [H, W] and "image"
+    uint8 [3, H, W], a quarter of the bytes of LongTensor labels and float photos. Between processes that is most of
+    the cost of an item (measured: 2.6 ms vs 0.9 ms per 256x512 item on 2 cores). `expand_items` turns a batch of
+    them back into the usual types, best after it reached the GPU."""
+
+    def __init__(self, dataset: SegmentationDataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.dataset.item(index, compact=True)
+
+
+def expand_items(batch: dict) -> dict:
+    """A batch of `CompactItems` (or of plain items, which pass unchanged) with LongTensor labels and float photos
+    in [-1, 1]."""
+    out = dict(batch)
+    if "label" in out and out["label"].dtype == torch.uint8:
+        out["label"] = out["label"].long()
+    if "image" in out and out["image"].dtype == torch.uint8:
+        out["image"] = from_uint8(out["image"])
+    return out

@@ -88,10 +88,15 @@ class Canvas:
             bx = np.full_like(bx, 0.5)
         return (slice(r0, r1), slice(c0, c1)), bx, by
 
-    def draw(self, where, mask: np.ndarray, cls: int, depth: float, paint: int | None = None, shade=1.0) -> None:
-        """Put class `cls` at depth `depth` on the pixels of `mask` (broadcast over the slices `where`) in colour
-        `paint` (None = the class colour); near over far is the caller's job: objects are drawn far to near."""
+    def draw(self, where, mask: np.ndarray | None, cls: int, depth: float, paint: int | None = None,
+             shade=1.0) -> None:
+        """Put class `cls` at depth `depth` on the pixels of `mask` (broadcast over the slices `where`; None = all of
+        them) in colour `paint` (None = the class colour); near over far is the caller's job: objects are drawn far
+        to near."""
         paint = self.h + cls if paint is None else paint
+        if mask is None:  # plain assignment: cheaper than masked copies
+            self.label[where], self.depth[where], self.paint[where], self.shade[where] = cls, depth, paint, shade
+            return
         np.copyto(self.label[where], cls, where=mask)
         np.copyto(self.depth[where], depth, where=mask)
         np.copyto(self.paint[where], paint, where=mask)

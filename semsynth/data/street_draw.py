@@ -14,6 +14,11 @@ from semsynth.data.street_canvas import (BICYCLE, BUILDING, BUS, CAR, FENCE, LIG
 from semsynth.data.street_scene import Block, Scene, Thing
 
 
+def _frac(x: np.ndarray) -> np.ndarray:
+    """x % 1.0 bit for bit, without numpy's float remainder (50x slower on float32 arrays)."""
+    return x - np.floor(x)
+
+
 def _row(cv: Canvas, y: float) -> int:
     """First pixel row whose centre is at or below relative height y."""
     return min(cv.h, max(0, math.ceil(y * cv.h - 0.5)))
@@ -56,11 +61,13 @@ def _ground(scene: Scene, cv: Canvas) -> None:
     Z = (cam.focal * cam.height / (cv.ys[r0:] - cam.horizon)).astype(np.float32)       # [h] metres
     X = (cv.xs[None, :] - cam.vanish_x) * (Z / cam.focal)[:, None]                       # [h, W] metres
     (rl, rr), (sl, sr) = scene.road, scene.sidewalk
-    edges = np.array([rl - sl, rl, rr, rr + sr], np.float32)
     classes = np.array([TERRAIN, SIDEWALK, ROAD, SIDEWALK, TERRAIN], np.uint8)
-    label = classes[np.searchsorted(edges, X)]
-    cv.label[r0:] = label
-    cv.paint[r0:] = cv.class_paint(label.astype(np.intp))
+    strip = (X > np.float32(rl - sl)).astype(np.intp)  # strip = searchsorted(edges, X), 5x faster on 2-d X
+    for edge in (rl, rr, rr + sr):
+        strip += X > np.float32(edge)
+    label = cv.label[r0:]
+    classes.take(strip, out=label, mode="clip")
+    cv.class_paint(classes.astype(np.intp)).take(strip, out=cv.paint[r0:], mode="clip")
     cv.depth[r0:] = Z[:, None]
     # paving joints every 1.5 m, lane dashes every 9 m, solid edge lines 0.25 m inside the curbs
     joint = (Z % 1.5) < 0.12
@@ -115,14 +122,14 @@ def _facades(scene: Scene, cv: Canvas, blocks: tuple[Block, ...], facade_x: floa
     np.copyto(cv.paint[where], paint, where=inside)
     # windows: a grid in facade coordinates (along-street Zf, height Y), so they follow the perspective
     Y = cam.height - (ys - cam.horizon) * (Zf / cam.focal)                              # [h, w] metres
-    col_in = ((Zf - bump) / per_block("window_dz")) % 1.0
-    row_in = (Y / per_block("window_dy")) % 1.0
+    col_in = _frac((Zf - bump) / per_block("window_dz"))
+    row_in = _frac(Y / per_block("window_dy"))
     window = ((col_in > 0.25) & (col_in < 0.75)) & (row_in > 0.3) & (row_in < 0.78) & (Y > 2.8) & (Y < height - 1.2)
-    shop = (Y > 0.4) & (Y < 2.5) & (((Zf / 5.0) % 1.0) < 0.75)
+    shop = (Y > 0.4) & (Y < 2.5) & (_frac(Zf / 5.0) < 0.75)
     glass = (window | shop) & (label == BUILDING)
     light = np.where(glass, per_block("window_tone"), np.float32(1.0)) * np.float32(sun)
     light *= np.float32(0.8) + np.float32(0.2 / 15) * np.clip(Y, 0, 15)  # darker towards the street
-    bars = in_front & ((front == FENCE) & ((Zf * 2.5) % 1.0 < 0.4))  # fence posts 0.4 m apart
+    bars = in_front & ((front == FENCE) & (_frac(Zf * 2.5) < 0.4))  # fence posts 0.4 m apart
     light = np.where(bars, light * np.float32(0.6), light)
     np.copyto(cv.shade[where], light, where=inside)
 
@@ -154,7 +161,8 @@ def _shadow(scene: Scene, thing: Thing, cv: Canvas, width: float) -> None:
         return
     where, bx, by = box
     ground = (cv.label[where] == ROAD) | (cv.label[where] == SIDEWALK)
-    cv.shade[where] = np.where(ground & ((bx - 0.5) ** 2 * 4 < 1.0), cv.shade[where] * 0.55, cv.shade[where])
+    shade = cv.shade[where]
+    np.multiply(shade, 0.55, out=shade, where=ground & ((bx - 0.5) ** 2 * 4 < 1.0))
 
 
 def _vehicle(thing: Thing, scene: Scene, cv: Canvas) -> None:
@@ -187,7 +195,7 @@ def _vehicle(thing: Thing, scene: Scene, cv: Canvas) -> None:
         cv.draw(where, wheels, cls, Z, dark)
         cv.draw(where, shell, cls, Z, body, gradient)
         if cls == TRUCK:
-            cv.draw(where, shell & ((by * 9) % 1.0 < 0.12), cls, Z, body, 0.8)
+            cv.draw(where, shell & (_frac(by * 9) < 0.12), cls, Z, body, 0.8)
         else:
             band = (0.08, 0.45) if cls == BUS else (0.1, 0.5)
             cv.draw(where, (by > band[0]) & (by < band[1]) & (edge < 0.42), cls, Z, glass, 1.15 - by)
@@ -272,7 +280,7 @@ def _pole(thing: Thing, scene: Scene, cv: Canvas) -> None:
         return
     where, bx, by = box
     metal = cv.color(thing.colors[0])
-    cv.draw(where, np.ones_like(by, bool), POLE, Z, metal, 1.1 - 0.2 * bx)
+    cv.draw(where, None, POLE, Z, metal, 1.1 - 0.2 * bx)
     toward_road = 1.0 if side == 0 else -1.0
     if kind == "sign":
         shape = thing.variant % 3
@@ -295,8 +303,7 @@ def _pole(thing: Thing, scene: Scene, cv: Canvas) -> None:
         if box is None:
             return
         where, bx, by = box
-        housing = np.ones_like(bx * by, bool)
-        cv.draw(where, housing, LIGHT, Z - 0.05, cv.color((35, 35, 32)))
+        cv.draw(where, None, LIGHT, Z - 0.05, cv.color((35, 35, 32)))
         on = (0.17, 0.5, 0.83)[thing.variant % 3]
         np.copyto(cv.glow[where], np.float32(0.7), where=(bx - 0.5) ** 2 + (by - on) ** 2 * 9 < 0.06)
     else:  # lamp: an arm over the road with a head at its end
@@ -305,12 +312,12 @@ def _pole(thing: Thing, scene: Scene, cv: Canvas) -> None:
                                shift=toward_road * arm / 2))
         if box is not None:
             where, bx, by = box
-            cv.draw(where, np.ones_like(bx * by, bool), POLE, Z - 0.05, metal)
+            cv.draw(where, None, POLE, Z - 0.05, metal)
         box = cv.box(*_project(scene, thing, width=0.5, height=0.18, lift=height - 0.3,
                                shift=toward_road * (arm - 0.25)))
         if box is not None:
             where, bx, by = box
-            cv.draw(where, np.ones_like(bx * by, bool), POLE, Z - 0.05, metal, 1.3)
+            cv.draw(where, None, POLE, Z - 0.05, metal, 1.3)
 
 
 def _tree(thing: Thing, scene: Scene, cv: Canvas) -> None:
@@ -320,7 +327,7 @@ def _tree(thing: Thing, scene: Scene, cv: Canvas) -> None:
     box = cv.box(*_project(scene, thing, width=0.3, height=height * 0.5))
     if box is not None:
         where, bx, by = box
-        cv.draw(where, np.ones_like(bx * by, bool), VEGETATION, Z, bark, 1.1 - 0.3 * bx)
+        cv.draw(where, None, VEGETATION, Z, bark, 1.1 - 0.3 * bx)
     crown_h = height * 0.6
     box = cv.box(*_project(scene, thing, width=crown_w, height=crown_h, lift=height - crown_h))
     if box is None:

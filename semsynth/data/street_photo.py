@@ -37,7 +37,8 @@ def noise_tiles() -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_photo(scene: Scene, cv: Canvas) -> np.ndarray:
-    """uint8 [H, W, 3] photo of the canvas."""
+    """uint8 [H, W, 3] photo of the canvas: a view of planar [3, H, W] memory (numpy is much faster on [H, W]
+    planes than on a trailing axis of 3, and torch wants [3, H, W] anyway)."""
     light = scene.light
     fine_tile, smooth_tile = noise_tiles()
     oy, ox, sy, sx = (v % TILE for v in light.noise_offset)
@@ -45,14 +46,27 @@ def render_photo(scene: Scene, cv: Canvas) -> np.ndarray:
         fine = fine_tile[oy:oy + cv.h, ox:ox + cv.w]
     else:
         fine = fine_tile[np.ix_((np.arange(cv.h) + oy) % TILE, (np.arange(cv.w) + ox) % TILE)]
-    # blotches live in relative coordinates, so they look alike at every size
-    smooth = smooth_tile[np.ix_((cv.ys * 96 + sy).astype(np.intp) % TILE, (cv.xs * 96 + sx).astype(np.intp) % TILE)]
-    label = cv.label
-    is_sky = label == SKY
-    lum = cv.shade * (1 + FINE[label] * fine + COARSE[label] * smooth)                    # [H, W]
-    haze = 1 - np.exp(-cv.depth / np.float32(light.fog))
-    haze = np.where(is_sky, np.float32(0.0), haze * np.float32(0.85))                     # [H, W]
-    glow = np.where((label == ROAD) | (label == LIGHT), cv.glow, np.float32(0.0)) * np.float32(255.0)
+    # blotches live in relative coordinates, so they look alike at every size (two 1-d takes: 4x faster than np.ix_)
+    smooth = smooth_tile.take((cv.ys * 96 + sy).astype(np.intp) % TILE, axis=0)
+    smooth = smooth.take((cv.xs * 96 + sx).astype(np.intp) % TILE, axis=1)
+    label = cv.label.astype(np.intp)  # take() with intp indices skips a conversion per call
+    lum = FINE.take(label)                                   # lum = shade * (1 + FINE * fine + COARSE * smooth)
+    lum *= fine
+    lum += 1
+    coarse = COARSE.take(label)
+    coarse *= smooth
+    lum += coarse
+    lum *= cv.shade
+    haze = np.divide(cv.depth, np.float32(-light.fog))       # haze = 0.85 (1 - exp(-depth / fog)), none in the sky
+    np.exp(haze, out=haze)
+    np.subtract(1, haze, out=haze)
+    haze *= np.float32(0.85)
+    haze[cv.label == SKY] = 0
+    # glow (lane marks, lamps) is sparse: added at its pixels only, and only where it belongs
+    lit = np.flatnonzero(cv.glow > 0)  # on a bool array: 10x faster than on the floats
+    under = cv.label.ravel()[lit]
+    lit = lit[(under == ROAD) | (under == LIGHT)]
+    glow = cv.glow.ravel()[lit] * np.float32(255.0)
 
     # colour table (see Canvas): one sky colour per row (a vertical gradient), class colours, instance colours
     top, horizon = np.asarray(light.sky_top, np.float32), np.asarray(light.sky_horizon, np.float32)
@@ -60,13 +74,16 @@ def render_photo(scene: Scene, cv: Canvas) -> np.ndarray:
     table = np.concatenate([top + (horizon - top) * t, BASE_COLORS * light.class_jitter,
                             np.asarray(cv.colors, np.float32).reshape(-1, 3)])
     gain = np.asarray(light.tint, np.float32) * np.float32(light.brightness)
-    out = np.empty((cv.h, cv.w, 3), np.uint8)
-    for c in range(3):  # planar: numpy is much faster on [H, W] planes than on a trailing axis of 3
+    out = np.empty((3, cv.h, cv.w), np.uint8)
+    mist = np.empty_like(lum)
+    for c in range(3):
         img = table[:, c].take(cv.paint)
         img *= lum
-        img += (horizon[c] - img) * haze
-        img += glow
+        np.subtract(horizon[c], img, out=mist)   # img += (horizon - img) * haze
+        mist *= haze
+        img += mist
+        img.ravel()[lit] += glow
         img *= gain[c]
         np.clip(img, 0, 255, out=img)
-        out[..., c] = img
-    return out
+        out[c] = img
+    return out.transpose(1, 2, 0)

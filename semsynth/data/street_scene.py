@@ -82,6 +82,18 @@ class Scene:
         return left, right
 
 
+class _Draws:
+    """The scene's Generator with a cheaper `uniform`: numpy's Generator.uniform(low, high) is
+    low + (high - low) * random() on the same stream, so this gives the same numbers bit for bit at a third of
+    the per-call cost (sampling a scene makes a few hundred such calls)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.random, self.integers, self.normal, self.poisson = rng.random, rng.integers, rng.normal, rng.poisson
+
+    def uniform(self, low: float, high: float, size=None):
+        return low + (high - low) * self.random(size)
+
+
 def _pick(rng: np.random.Generator, options: tuple, p: tuple):
     """rng.choice for a handful of options, without its per-call overhead."""
     u, acc = rng.random(), 0.0
@@ -143,6 +155,7 @@ def _light(rng: np.random.Generator) -> Light:
 
 def sample_scene(rng: np.random.Generator) -> Scene:
     """Draw a whole scene description from `rng` (nothing here depends on the output size)."""
+    rng = _Draws(rng)
     camera = Camera(horizon=float(rng.uniform(0.36, 0.54)), vanish_x=float(rng.uniform(0.65, 1.35)),
                     focal=float(rng.uniform(0.85, 1.15)), height=float(rng.uniform(1.3, 1.9)))
     lanes_n = int(rng.integers(1, 5))

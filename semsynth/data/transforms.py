@@ -30,7 +30,8 @@ def paired_transform(label: np.ndarray | None, image: np.ndarray | None, size: t
                      rng: np.random.Generator | None = None, flip: bool = False
                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Resize to cover `size` keeping the aspect ratio, then crop to `size` (random when `rng` is given, centre
-    otherwise) and flip horizontally with probability 1/2 when `flip`. Label and image get the same geometry."""
+    otherwise) and flip horizontally with probability 1/2 when `flip`. Label and image get the same geometry.
+    Arrays that need none of this come back as they are (possibly non-contiguous); the others come back contiguous."""
     src = (label if label is not None else image).shape[:2]
     if label is not None and image is not None and label.shape[:2] != image.shape[:2]:
         raise ValueError(f"label {label.shape[:2]} and image {image.shape[:2]} sizes differ")
@@ -47,7 +48,7 @@ def paired_transform(label: np.ndarray | None, image: np.ndarray | None, size: t
     do_flip = flip and rng is not None and bool(rng.integers(0, 2))
     out = []
     for arr in (label, image):
-        if arr is not None:
+        if arr is not None and (arr.shape[:2] != (dh, dw) or do_flip):  # else the array as it came, any layout
             arr = arr[top:top + dh, left:left + dw]
             if do_flip:
                 arr = arr[:, ::-1]

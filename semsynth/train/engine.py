@@ -21,6 +21,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from semsynth.data.base import CompactItems, SegmentationDataset, expand_items
+from semsynth.data.workers import init_worker
 from semsynth.models.io import unwrap
 from semsynth.train import checkpoint as ckpt
 from semsynth.train.config import RunConfig, config_differences, task_config_obj
@@ -130,6 +132,12 @@ def to_device(obj, device: torch.device, channels_last: bool = False):
     return obj
 
 
+def batch_to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
+    """A loader batch on `device` with the usual types: compact uint8 items are widened after the copy, which
+    moves a quarter of the bytes."""
+    return to_device(expand_items(to_device(batch, device)), device, channels_last)
+
+
 def grads_finite(params: list[torch.nn.Parameter]) -> bool:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
@@ -205,9 +213,10 @@ class Trainer:
             self.compiled[name] = torch.compile(net) if tc.compile else net
         task.nets.update(self.compiled)
         self.sampler = ResumableSampler(self.dataset, info.world_size, info.rank, tc.seed)
+        items = CompactItems(self.dataset) if isinstance(self.dataset, SegmentationDataset) else self.dataset
         self.loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=tc.num_workers,
-            drop_last=True, pin_memory=dev.type == "cuda", generator=torch.Generator())
+            items, batch_size=self.batch_per_rank, sampler=self.sampler, num_workers=tc.num_workers,
+            drop_last=True, pin_memory=dev.type == "cuda", generator=torch.Generator(), worker_init_fn=init_worker)
         self.step, self.nimg, self.bad_streak, self.skipped = 0, 0, 0, 0
         self.position = DataPosition()
         self.fixed = None
@@ -411,7 +420,7 @@ class Trainer:
                     if broadcast_flag(info, late):
                         stopped_early = True
                         break
-                batch = to_device(next(batches), info.device, tc.channels_last)
+                batch = batch_to_device(next(batches), info.device, tc.channels_last)
                 for k, v in self.train_step(batch).items():
                     sums[k] = sums.get(k, 0.0) + v
                     counts[k] = counts.get(k, 0) + 1

@@ -6,7 +6,7 @@ ground (cars, people, poles with signs or lights, trees...). Everything is in me
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -264,3 +264,28 @@ def _things(rng: np.random.Generator, scene: Scene, lane_w: float, styles: list[
                 z += spacing * float(rng.uniform(0.8, 1.25))
     things.sort(key=lambda t: -t.Z)  # painter's order: far first
     return things
+
+
+# one colour per kind of thing for `with_fixed_appearance` (vehicles: body, glass; cyclists and pedestrians: shirt,
+# trousers, skin, frame; poles: metal; trees: leaves, bark)
+FIXED_COLORS = {
+    "car": ((120, 122, 128), (35, 45, 55)), "truck": ((200, 200, 195), (35, 45, 55)),
+    "bus": ((220, 200, 40), (35, 45, 55)), "train": ((230, 230, 225), (35, 45, 55)),
+    "person": ((60, 60, 90), (30, 30, 35), (200, 150, 110), (25, 45, 110)),
+    "pole": ((130, 130, 130),), "tree": ((70, 100, 40), (80, 60, 45)),
+}
+
+
+def with_fixed_appearance(scene: Scene) -> Scene:
+    """The same layout with the appearance every scene shares: default light (no tint, fog or colour jitter), one
+    facade colour and window tone, one colour per kind of thing. Only the texture grain still varies, so a photo is
+    a function of its label map up to that grain."""
+    def thing(t: Thing) -> Thing:
+        kind = t.kind.split("-")[0]
+        return replace(t, colors=FIXED_COLORS["person" if kind in ("bicycle", "motorcycle") else kind])
+
+    def block(b: Block) -> Block:
+        return replace(b, color=tuple(FACADE_COLORS[0]), window_tone=0.5)
+
+    return replace(scene, blocks=tuple(tuple(block(b) for b in side) for side in scene.blocks),
+                   things=[thing(t) for t in scene.things], light=Light(noise_offset=scene.light.noise_offset))

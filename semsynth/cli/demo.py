@@ -25,8 +25,8 @@ def run(args) -> int:
     from semsynth.demo import run_demo
     from semsynth.report import to_markdown
 
-    report = run_demo(args.out, minutes=args.minutes, size=parse_size(args.size) if args.size else None, n=args.n, seed=args.seed,
-                      device=args.device, preset=args.preset)
+    report = run_demo(args.out, minutes=args.minutes, size=parse_size(args.size) if args.size else None, n=args.n,
+                      seed=args.seed, device=args.device, preset=args.preset)
     print(to_markdown(report))
     print(f"[demo] report: {args.out}/report/report.html (also report.md, report.json and the sample grids)")
     return 0

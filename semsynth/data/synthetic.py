@@ -49,8 +49,8 @@ class SyntheticStreets(SegmentationDataset):
     root: unused (the set is embedded). num_scenes: scenes per split, default 10000 for train and 500 for
     val/test. appearance: "varied" (default: each scene draws its own light, tint, fog and object colours, so a
     photo is not a function of its layout) or "fixed" (every scene shares one appearance; only texture grain
-    varies; for studying or testing label -> photo without that ambiguity). skip_corrupt: accepted like every reader's (nothing here can be corrupt). Other options must be
-    None (they belong to file-based readers).
+    varies; for studying or testing label -> photo without that ambiguity). skip_corrupt: accepted like every
+    reader's (nothing here can be corrupt). Other options must be None (they belong to file-based readers).
     """
 
     def __init__(self, root=None, split: str = "train", size=(256, 512), mode: str = "paired", seed: int = 0,

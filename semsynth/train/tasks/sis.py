@@ -42,7 +42,7 @@ class Config:
     spade_hidden: int = 128                # hidden channels of SPADE's shared conv
     use_spectral_norm: bool = True         # spectral norm in G's residual blocks (and D's middle convs)
     use_dontcare: bool = False             # ignore pixels get their own input channel (else all-zero one-hot)
-    use_instance_edges: bool = False       # one instance-boundary channel; needs a reader with instance maps (cityscapes)
+    use_instance_edges: bool = False       # one instance-boundary channel; needs instance maps (cityscapes)
     encoder_size: int = 256                # VAE encoder input size (photos resized to it; 4 * 2^k)
     ndf: int = 64                          # D base width
     num_d: int = 2                         # D scales

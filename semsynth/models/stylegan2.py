@@ -149,14 +149,16 @@ class Generator(nn.Module):
         return self.cfg.z_dim
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, noise_mode: str = "random",
-                mix_z: torch.Tensor | None = None, mix_cutoff: int | None = None) -> torch.Tensor:
+                mix_z: torch.Tensor | None = None, mix_cutoff: int | None = None, return_ws: bool = False):
         """Style mixing (training): ws[:, mix_cutoff:] come from `mix_z` (a second mapping pass that does not
-        update w_avg). It lives in forward so DDP sees every parameter used through the wrapped call."""
+        update w_avg). It lives in forward so DDP sees every parameter used through the wrapped call, as do the
+        ws that `return_ws` returns beside the output (for the path-length regulariser)."""
         ws = self.mapping(z, truncation_psi)
         if mix_z is not None and mix_cutoff is not None and mix_cutoff < self.num_ws:
             ws2 = self.mapping(mix_z, truncation_psi, update_w_avg=False)
             ws = torch.cat([ws[:, :mix_cutoff], ws2[:, mix_cutoff:]], dim=1)
-        return self.synthesis(ws, noise_mode)
+        out = self.synthesis(ws, noise_mode)
+        return (out, ws) if return_ws else out
 
 
 # ------------------------------------------------------------------------------------------------- discriminator

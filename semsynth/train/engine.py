@@ -263,6 +263,7 @@ class Trainer:
                 "consumed": self.position.consumed, "bad_streak": self.bad_streak, "skipped": self.skipped,
                 "world_size": self.info.world_size,
                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+                "task": self.task.state_dict(),
                 "rng": all_gather_object(self.info, rng_state(self.info.device))}
 
     def save(self) -> None:
@@ -281,6 +282,7 @@ class Trainer:
         state = ckpt.load_checkpoint(folder, self.raw)
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+        self.task.load_state_dict(state.get("task", {}))
         self.step, self.nimg = int(state["step"]), int(state["nimg"])
         self.bad_streak, self.skipped = int(state["bad_streak"]), int(state["skipped"])
         if int(state["world_size"]) == self.info.world_size:

@@ -71,3 +71,11 @@ class Task:
     def export(self, folder) -> None:
         """Write the model users load (usually nets["G_ema"]) with semsynth.models.save_pretrained."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Training state outside the nets and optimizers (running means...), as plain numbers: checkpoints keep
+        it so that a resumed run continues exactly. Default: none."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned."""

@@ -10,9 +10,15 @@ from semsynth.train.config import build_run_config
 
 
 @pytest.mark.slow
-def test_two_process_gloo_ranks_stay_identical(toy, tmp_path):
-    run = build_run_config("toy", data="toy", size=(16, 32), augment=True, out=tmp_path / "run",
-                           train_overrides={"total_steps": 4, "batch": 4, "checkpoint_every": 2, "num_workers": 0})
+@pytest.mark.parametrize("task", ["toy", "layout"])
+def test_two_process_gloo_ranks_stay_identical(toy, tmp_path, task):
+    train = {"total_steps": 4, "batch": 4, "checkpoint_every": 2, "num_workers": 0}
+    if task == "toy":
+        run = build_run_config("toy", data="toy", size=(16, 32), augment=True, out=tmp_path / "run",
+                               train_overrides=train)
+    else:  # StyleGAN2 with both lazy regularisers: R1 and path length (double backward through DDP, all-reduced mean)
+        run = build_run_config("layout", size=(32, 64), out=tmp_path / "run", train_overrides=train,
+                               task_overrides={"pl_weight": 2.0, "pl_interval": 2, "r1_interval": 2})
     cfg = tmp_path / "run.json"
     cfg.write_text(run.to_json())
     script = Path(__file__).with_name("run_toy.py")

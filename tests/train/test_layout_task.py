@@ -6,7 +6,7 @@ import torch
 
 from semsynth.classes import class_set_to_dict
 from semsynth.generate_layouts import load_generator, sample_images, sample_layouts
-from semsynth.losses.gan import r1_penalty
+from semsynth.losses.gan import path_lengths, r1_penalty
 from semsynth.train.tasks import image, layout, task_module
 from tests.helpers.loop import run_phases
 from tests.helpers.tiny_sets import TinyLabelSet
@@ -32,21 +32,27 @@ def test_module_contract():
 
 def test_validate_names_bad_values():
     for kw, word in [({"arch": "progan"}, "arch"), ({"output": "soft"}, "output"), ({"d_input": "x"}, "d_input"),
-                     ({"gumbel_temperature": 0.0}, "gumbel_temperature"), ({"real_smoothing": 1.0}, "real_smoothing")]:
+                     ({"gumbel_temperature": 0.0}, "gumbel_temperature"), ({"real_smoothing": 1.0}, "real_smoothing"),
+                     ({"pl_interval": 0}, "pl_interval"), ({"pl_decay": 0.0}, "pl_decay"),
+                     ({"pl_weight": -1.0}, "pl_weight"), ({"pl_batch_shrink": 0}, "pl_batch_shrink")]:
         with pytest.raises(ValueError, match=word):
             layout.validate(layout.Config(**kw))
     with pytest.raises(ValueError, match="short side"):
         layout.validate(layout.Config(), TinyLabelSet(n=1, size=(30, 60)))
 
 
-def test_phases_and_lazy_r1_optimizer_rescaling():
-    task = tiny_layout()
-    assert [(p.name, p.optimizer, p.interval) for p in task.phases()] == [("G", "G", 1), ("D", "D", 1),
-                                                                        ("Dreg", "D", 16)]
+def test_phases_and_lazy_regulariser_optimizer_rescaling():
+    task = tiny_layout(pl_weight=2.0)
+    assert [(p.name, p.optimizer, p.interval) for p in task.phases()] == [("G", "G", 1), ("Greg", "G", 4),
+                                                                        ("D", "D", 1), ("Dreg", "D", 16)]
     opts = task.optimizers()
     g, d = opts["G"].param_groups[0], opts["D"].param_groups[0]
-    assert g["lr"] == 0.0025 and g["betas"] == (0.0, 0.99)
-    assert math.isclose(d["lr"], 0.0025 * 16 / 17) and math.isclose(d["betas"][1], 0.99 ** (16 / 17))
+    # reference.md 1.4: G (I=4) lr x 0.8, beta2 0.991992; D (I=16) lr x 16/17, beta2 0.990585
+    assert math.isclose(g["lr"], 0.0025 * 0.8) and g["betas"][0] == 0 and round(g["betas"][1], 6) == 0.991992
+    assert math.isclose(d["lr"], 0.0025 * 16 / 17) and round(d["betas"][1], 6) == 0.990585
+    plain = tiny_layout(pl_weight=0.0).optimizers()["G"].param_groups[0]
+    assert plain["lr"] == 0.0025 and plain["betas"] == (0.0, 0.99)
+    assert "Greg" not in [p.name for p in tiny_layout(pl_weight=0.0).phases()]
     dc = tiny_layout(arch="dcgan").optimizers()["D"].param_groups[0]
     assert [p.name for p in tiny_layout(arch="dcgan").phases()] == ["G", "D"]
     assert dc["lr"] == 2e-4 and dc["betas"] == (0.5, 0.999)
@@ -220,3 +226,33 @@ def test_image_task_trains_and_exports(tmp_path):
     assert meta["task"] == "image" and meta["output"] == "image" and G.cfg.out_channels == 3
     with pytest.raises(ValueError, match="layout generator"):
         sample_layouts(G, meta, 1)
+
+
+def test_path_lengths_of_a_linear_generator():
+    # images = ws @ M per sample: J_w^T y = M y, so the length is |M y| averaged (as squares) over the ws
+    torch.manual_seed(0)
+    N, num_ws, D, C, H, W = 3, 2, 5, 2, 4, 6
+    M = torch.randn(D, C * H * W)
+    ws = torch.randn(N, num_ws, D, requires_grad=True)
+    images = (ws.sum(1) @ M).reshape(N, C, H, W)
+    torch.manual_seed(1)
+    lengths = path_lengths(images, ws)
+    torch.manual_seed(1)
+    y = torch.randn_like(images) / math.sqrt(H * W)
+    expected = (y.flatten(1) @ M.T).square().sum(1).sqrt()  # the same gradient reaches every w
+    torch.testing.assert_close(lengths, expected)
+
+
+def test_path_length_phase_trains_g_and_tracks_the_mean():
+    task = tiny_layout(pl_weight=2.0)
+    batch = TinyLabelSet().batch(range(4))
+    for step in range(3):
+        loss, scalars = task.loss("Greg", batch)
+        assert math.isfinite(float(loss.detach())) and scalars["pl_penalty"] >= 0
+        loss.backward()
+        grads = [q.grad for q in task.nets["G"].synthesis.parameters() if q.grad is not None]
+        assert grads and sum(float(g.abs().sum()) for g in grads) > 0
+    assert task.state_dict()["pl_mean"] == scalars["pl_mean"] > 0
+    other = tiny_layout(pl_weight=2.0)
+    other.load_state_dict(task.state_dict())
+    assert float(other.pl_mean) == float(task.pl_mean)

@@ -137,3 +137,20 @@ def test_bf16_autocast_and_channels_last_run(toy, tmp_path):
     out = run_training(toy_run(tmp_path / "run", 2, precision="bf16", channels_last=True))
     g = load_all(out / "checkpoints" / "00000002")["G"]
     assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in g.values())  # fp32 master weights
+
+
+def test_layout_gan_resume_keeps_the_path_length_mean(tmp_path, capsys):
+    """A real task with state outside its nets: the Greg phase (steps 0, 4, 8) after resuming at 5 must use the
+    checkpointed running mean of the path lengths."""
+    def run(out, steps):
+        return build_run_config("layout", size=(32, 64), out=out, task_overrides={"pl_weight": 2.0},
+                                train_overrides={"total_steps": steps, "checkpoint_every": 5, "sample_every": 100,
+                                                 "log_every": 5, "batch": 4})
+
+    run_training(run(tmp_path / "whole", 9))
+    run_training(run(tmp_path / "split", 5))
+    run_training(run(tmp_path / "split", 9), resume=True)
+    whole = load_all(tmp_path / "whole" / "checkpoints" / "00000009")
+    split = load_all(tmp_path / "split" / "checkpoints" / "00000009")
+    assert whole["state"]["task"]["pl_mean"] > 0
+    assert_identical(whole, split)

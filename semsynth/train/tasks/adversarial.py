@@ -1,8 +1,9 @@
 """The unconditional GAN objective shared by the layout and image tasks (StyleGAN2 or DCGAN nets).
 
-Phases: G (non-saturating logistic), D (logistic), Dreg (lazy R1 every `r1_interval` steps, scaled by the
-interval). Adam's lr and betas of D are rescaled by mb_ratio = I / (I + 1) for the lazy regulariser
-(StyleGAN2 Appendix B; stylegan2-ada training_loop.py L200-208). Style mixing: with probability
+Phases: G (non-saturating logistic), Greg (StyleGAN2's lazy path-length regulariser every `pl_interval` steps),
+D (logistic), Dreg (lazy R1 every `r1_interval` steps). Lazy phases scale their loss by the interval, and the
+Adam lr and betas of their optimizer are rescaled by mb_ratio = I / (I + 1) (StyleGAN2 Appendix B;
+stylegan2-ada training_loop.py L200-208). Style mixing: with probability
 `style_mixing_prob` the ws from `mix_cutoff` on come from a second z (cutoff ~ U{1, ..., num_ws - 1}).
 Subclasses say what D sees: `real_input(batch)` and `fake_input(raw G output)`.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
+from semsynth.losses.gan import d_logistic, g_nonsaturating, path_lengths, r1_penalty
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import unwrap
 from semsynth.train.task import Phase, Task
@@ -30,6 +31,10 @@ class GANConfig:
     r1_gamma: float = 1.0               # R1 weight gamma (StyleGAN2); 0 = no R1 phase. DCGAN ignores it
     r1_interval: int = 16               # lazy R1: run the Dreg phase every this many steps
     style_mixing_prob: float = 0.9      # StyleGAN2 style mixing probability; 0 = off
+    pl_weight: float = 2.0              # StyleGAN2 path-length regulariser weight; 0 = no Greg phase. DCGAN ignores it
+    pl_interval: int = 4                # lazy path-length regulariser: run the Greg phase every this many steps
+    pl_decay: float = 0.01              # running mean of the path lengths: a <- lerp(a, mean length, pl_decay)
+    pl_batch_shrink: int = 2            # the Greg phase uses batch // pl_batch_shrink latents
 
 
 class AdversarialTask(Task):
@@ -38,11 +43,15 @@ class AdversarialTask(Task):
     ema_source = "G"
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, lr: float, betas: tuple[float, float],
-                 r1_gamma: float = 0.0, r1_interval: int = 16, style_mixing_prob: float = 0.0):
+                 r1_gamma: float = 0.0, r1_interval: int = 16, style_mixing_prob: float = 0.0,
+                 pl_weight: float = 0.0, pl_interval: int = 4, pl_decay: float = 0.01, pl_batch_shrink: int = 2):
         super().__init__()
         self.nets = {"G": G, "D": D}
         self.lr, self.betas = lr, betas
         self.r1_gamma, self.r1_interval, self.style_mixing_prob = r1_gamma, r1_interval, style_mixing_prob
+        self.pl_weight, self.pl_interval, self.pl_decay = pl_weight, pl_interval, pl_decay
+        self.pl_batch_shrink = pl_batch_shrink
+        self.pl_mean = torch.zeros([])  # running mean of the path lengths (checkpointed through state_dict)
 
     # -- to implement ------------------------------------------------------------------------------
     def real_input(self, batch: dict) -> torch.Tensor:
@@ -55,29 +64,60 @@ class AdversarialTask(Task):
 
     # -- contract ----------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        ratio = self.r1_interval / (self.r1_interval + 1) if self.r1_gamma > 0 else 1.0
-        d_betas = (self.betas[0] ** ratio, self.betas[1] ** ratio)
-        return {"G": torch.optim.Adam(self.nets["G"].parameters(), lr=self.lr, betas=self.betas, eps=1e-8),
-                "D": torch.optim.Adam(self.nets["D"].parameters(), lr=self.lr * ratio, betas=d_betas, eps=1e-8)}
+        def adam(net: str, interval: int, lazy: bool) -> torch.optim.Optimizer:
+            ratio = interval / (interval + 1) if lazy else 1.0
+            return torch.optim.Adam(self.nets[net].parameters(), lr=self.lr * ratio,
+                                    betas=(self.betas[0] ** ratio, self.betas[1] ** ratio), eps=1e-8)
+
+        return {"G": adam("G", self.pl_interval, self.pl_weight > 0),
+                "D": adam("D", self.r1_interval, self.r1_gamma > 0)}
 
     def optimizer_nets(self) -> dict[str, list[str]]:
         return {"G": ["G"], "D": ["D"]}
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("G", "G"), Phase("D", "D")]
+        phases = [Phase("G", "G")]
+        if self.pl_weight > 0:
+            phases.append(Phase("Greg", "G", self.pl_interval))
+        phases.append(Phase("D", "D"))
         if self.r1_gamma > 0:
             phases.append(Phase("Dreg", "D", self.r1_interval))
         return phases
 
-    def generate(self, n: int, device) -> torch.Tensor:
-        """Raw G output for n fresh latents, with style mixing (training-time sampling)."""
+    def generate(self, n: int, device, return_ws: bool = False):
+        """Raw G output for n fresh latents, with style mixing (training-time sampling); with `return_ws`, the
+        pair (output, ws) of a StyleGAN2 generator."""
         G = self.nets["G"]
         z = torch.randn(n, unwrap(G).z_dim, device=device)
+        extra = {"return_ws": True} if return_ws else {}
         num_ws = getattr(unwrap(G), "num_ws", 0)
         if num_ws > 1 and self.style_mixing_prob > 0 and float(torch.rand([])) < self.style_mixing_prob:
             cutoff = int(torch.randint(1, num_ws, []))
-            return G(z, mix_z=torch.randn_like(z), mix_cutoff=cutoff)
-        return G(z)
+            return G(z, mix_z=torch.randn_like(z), mix_cutoff=cutoff, **extra)
+        return G(z, **extra)
+
+    def path_length_loss(self, n: int, device) -> tuple[torch.Tensor, dict[str, float]]:
+        """(pl_weight * interval) * mean (|J_w^T y| - a)^2, updating the running mean a (averaged over the ranks
+        under torchrun, so every rank keeps the same a). Runs in fp32: it differentiates a gradient."""
+        with torch.autocast(device_type=torch.device(device).type, enabled=False):
+            images, ws = self.generate(max(1, n // self.pl_batch_shrink), device, return_ws=True)
+            lengths = path_lengths(images.float(), ws)
+        mean = lengths.detach().mean()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(mean)
+            mean /= torch.distributed.get_world_size()
+        self.pl_mean = self.pl_mean.to(mean.device).lerp(mean, self.pl_decay)
+        penalty = (lengths - self.pl_mean).square().mean()
+        # + 0 x an output pixel: every parameter takes part in the loss (output biases do not move the path
+        # lengths), which DDP needs; as stylegan2-ada loss.py
+        loss = penalty * self.pl_weight * self.pl_interval + images[:, 0, 0, 0].sum() * 0
+        return loss, {"pl_penalty": float(penalty.detach()), "pl_mean": float(self.pl_mean)}
+
+    def state_dict(self) -> dict:
+        return {"pl_mean": float(self.pl_mean)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pl_mean = torch.tensor(float(state.get("pl_mean", 0.0)))  # checkpoints from before the regulariser: 0
 
     def loss(self, phase: str, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         D = self.nets["D"]
@@ -86,6 +126,8 @@ class AdversarialTask(Task):
             fake_logits = D(self.fake_input(self.generate(real.shape[0], real.device)))
             loss = g_nonsaturating(fake_logits)
             return loss, {"loss_G": float(loss.detach()), "D_fake": float(fake_logits.detach().mean())}
+        if phase == "Greg":
+            return self.path_length_loss(real.shape[0], real.device)
         if phase == "D":
             with torch.no_grad():
                 fake = self.fake_input(self.generate(real.shape[0], real.device))
@@ -96,8 +138,9 @@ class AdversarialTask(Task):
         if phase == "Dreg":
             real = real.detach().float().requires_grad_(True)
             with torch.autocast(device_type=real.device.type, enabled=False):  # R1 needs fp32 gradients
-                r1 = r1_penalty(D(real), real)
-            loss = r1 * (self.r1_gamma / 2) * self.r1_interval
+                logits = D(real)
+                r1 = r1_penalty(logits, real)
+            loss = r1 * (self.r1_gamma / 2) * self.r1_interval + logits.sum() * 0  # every parameter in the loss (DDP)
             return loss, {"r1": float(r1.detach())}
         raise ValueError(f"unknown phase {phase!r}; choose from {[p.name for p in self.phases()]}")
 
@@ -106,6 +149,23 @@ class AdversarialTask(Task):
 
     def sampling_net(self) -> torch.nn.Module:
         return self.nets.get("G_ema", self.nets["G"])
+
+
+def check_regularisers(cfg: GANConfig, task: str) -> None:
+    """Raise on R1 / path-length settings that cannot run."""
+    for name in ("r1_interval", "pl_interval", "pl_batch_shrink"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{task} task: {name} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.pl_weight < 0 or cfg.r1_gamma < 0:
+        raise ValueError(f"{task} task: pl_weight and r1_gamma must be >= 0, got {cfg.pl_weight}, {cfg.r1_gamma}")
+    if not 0 < cfg.pl_decay <= 1:
+        raise ValueError(f"{task} task: pl_decay must lie in (0, 1], got {cfg.pl_decay}")
+
+
+def path_length_options(cfg: GANConfig, arch: str = "stylegan2") -> dict:
+    """AdversarialTask's path-length arguments for `cfg` (none for DCGAN, which has no ws)."""
+    return dict(pl_weight=cfg.pl_weight if arch == "stylegan2" else 0.0, pl_interval=cfg.pl_interval,
+                pl_decay=cfg.pl_decay, pl_batch_shrink=cfg.pl_batch_shrink)
 
 
 def adam_defaults(arch: str, lr: float) -> tuple[float, tuple[float, float]]:

@@ -8,7 +8,8 @@ import torch
 from semsynth.data.labels import to_uint8
 from semsynth.models import stylegan2
 from semsynth.models.io import save_pretrained, unwrap
-from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, adam_defaults, build_nets, dataset_name
+from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, adam_defaults, build_nets, check_regularisers,
+                                               dataset_name, path_length_options)
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,9 @@ class Config(GANConfig):
 
 
 PRESETS: dict[str, dict] = {
-    "tiny": {"task": dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=32, r1_gamma=0.1),
+    # tiny: no path-length regulariser, as the layout task's tiny preset (see there)
+    "tiny": {"task": dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=32, r1_gamma=0.1,
+                          pl_weight=0.0),
              "train": dict(batch=8, total_kimg=20, ema_halflife_kimg=1.0)},
     "small": {"task": dict(z_dim=256, w_dim=256, mapping_layers=4, channel_base=8192, channel_max=256, r1_gamma=1.0),
               "train": dict(batch=16, total_kimg=2000, ema_halflife_kimg=5.0)},
@@ -31,8 +34,7 @@ def data_mode(cfg: Config) -> str:
 
 
 def validate(cfg: Config, dataset=None) -> None:
-    if cfg.r1_interval < 1:
-        raise ValueError(f"image task: r1_interval must be >= 1, got {cfg.r1_interval}")
+    check_regularisers(cfg, "image")
     if dataset is not None:
         stylegan2.base_size(dataset.size)
 
@@ -49,7 +51,7 @@ class ImageTask(AdversarialTask):
         G, D = build_nets(cfg, self.size, 3, "stylegan2")
         lr, betas = adam_defaults("stylegan2", cfg.lr)
         super().__init__(G, D, lr, betas, r1_gamma=cfg.r1_gamma, r1_interval=cfg.r1_interval,
-                         style_mixing_prob=cfg.style_mixing_prob)
+                         style_mixing_prob=cfg.style_mixing_prob, **path_length_options(cfg))
 
     def real_input(self, batch: dict) -> torch.Tensor:
         return batch["image"]

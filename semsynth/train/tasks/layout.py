@@ -27,7 +27,8 @@ from semsynth.data.labels import from_uint8, one_hot
 from semsynth.generate_layouts import logits_to_ids, rgb_to_ids
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
-from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, adam_defaults, build_nets, dataset_name
+from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, adam_defaults, build_nets, check_regularisers,
+                                               dataset_name, path_length_options)
 from semsynth.visualize import colorize_batch
 
 ARCHS = ("stylegan2", "dcgan")
@@ -48,8 +49,10 @@ class Config(GANConfig):
 
 
 PRESETS: dict[str, dict] = {
+    # tiny: no path-length regulariser. In runs of a few hundred steps its pull towards a running mean that starts
+    # at 0 outweighs the adversarial loss (measured: class-share JS 0.34 -> 0.40 in 120 steps instead of -> 0.017)
     "tiny": {"task": dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=32, ngf=8, ndf=8,
-                          r1_gamma=0.1),
+                          r1_gamma=0.1, pl_weight=0.0),
              "train": dict(batch=8, total_kimg=20, ema_halflife_kimg=1.0)},
     "small": {"task": dict(z_dim=256, w_dim=256, mapping_layers=4, channel_base=8192, channel_max=256, ngf=32,
                            ndf=32, r1_gamma=1.0),
@@ -74,8 +77,7 @@ def validate(cfg: Config, dataset=None) -> None:
         raise ValueError(f"layout task: gumbel_temperature must be > 0, got {cfg.gumbel_temperature}")
     if not 0 <= cfg.real_smoothing < 1:
         raise ValueError(f"layout task: real_smoothing must lie in [0, 1), got {cfg.real_smoothing}")
-    if cfg.r1_interval < 1:
-        raise ValueError(f"layout task: r1_interval must be >= 1, got {cfg.r1_interval}")
+    check_regularisers(cfg, "layout")
     if dataset is not None:
         if cfg.arch == "dcgan":
             dcgan._num_doublings(dataset.size)
@@ -109,7 +111,7 @@ class LayoutTask(AdversarialTask):
         lr, betas = adam_defaults(cfg.arch, cfg.lr)
         is_sg2 = cfg.arch == "stylegan2"
         super().__init__(G, D, lr, betas, r1_gamma=cfg.r1_gamma if is_sg2 else 0.0, r1_interval=cfg.r1_interval,
-                         style_mixing_prob=cfg.style_mixing_prob if is_sg2 else 0.0)
+                         style_mixing_prob=cfg.style_mixing_prob if is_sg2 else 0.0, **path_length_options(cfg, cfg.arch))
 
     def real_input(self, batch: dict) -> torch.Tensor:
         label = batch["label"]                                                     # [N, H, W] ids

@@ -11,9 +11,9 @@ from PIL import Image
 
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.base import read_image
-from semsynth.data.labels import make_segmap, to_uint8
+from semsynth.data.labels import from_uint8, make_segmap, to_uint8
 from semsynth.generate_layouts import sample_layouts, seeded_latents
-from semsynth.models.io import load_model
+from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
 
 
 def photo_seed(sample_seed: int, variant: int) -> int:
@@ -32,9 +32,11 @@ class PipelineOutput:
 class Pipeline:
     """Layout GAN -> SPADE/USIS. Build with `Pipeline.from_pretrained(layout_dir, sis_dir)`."""
 
-    def __init__(self, layout_generator: torch.nn.Module | None, sis_generator: torch.nn.Module):
+    def __init__(self, layout_generator: torch.nn.Module | None, sis_generator: torch.nn.Module,
+                 style_encoder: torch.nn.Module | None = None):
         self.layout_generator = layout_generator
         self.sis_generator = sis_generator
+        self.style_encoder = style_encoder  # SPADE's VAE encoder when the SIS model was trained with use_vae
         self.classes: ClassSet = class_set_from_dict(sis_generator.meta["classes"])
         self.size = tuple(sis_generator.meta["size"])
         if layout_generator is not None:
@@ -51,7 +53,9 @@ class Pipeline:
         that only synthesizes photos for given layouts."""
         layout = load_model(layout_dir, device, tasks=("layout",)) if layout_dir is not None else None
         sis = load_model(sis_dir, device, tasks=("sis",))
-        return cls(layout, sis)
+        encoder_dir = model_folder(sis_dir) / ENCODER_FOLDER
+        encoder = load_model(encoder_dir, device, tasks=("sis-encoder",)) if encoder_dir.is_dir() else None
+        return cls(layout, sis, encoder)
 
     @property
     def device(self) -> torch.device:
@@ -60,36 +64,68 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, n: int, seed: int = 0, truncation: float = 1.0, variants_per_layout: int = 1,
-                 batch_size: int = 16) -> PipelineOutput:
-        """n layouts from the layout generator (sample i uses seed + i), each turned into K photo variants."""
+                 batch_size: int = 16, style=None) -> PipelineOutput:
+        """n layouts from the layout generator (sample i uses seed + i), each turned into K photo variants
+        (in the look of `style`, as in `synthesize`)."""
         if self.layout_generator is None:
             raise ValueError("this pipeline has no layout generator; use synthesize(label_maps)")
         G = self.layout_generator
         labels, far = sample_layouts(G, G.meta, n=n, seed=seed, truncation_psi=truncation, batch=batch_size)
-        out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size)
+        out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size, style=style)
         out.far_share = far or 0.0
         return out
 
     @torch.no_grad()
-    def synthesize(self, label_maps, seed: int = 0, variants: int = 1, batch_size: int = 16) -> PipelineOutput:
+    def synthesize(self, label_maps, seed: int = 0, variants: int = 1, batch_size: int = 16,
+                   style=None) -> PipelineOutput:
         """Photos for user layouts. `label_maps`: LongTensor [N, H, W] of ids, or a list of PNG paths holding
         id maps (8-bit grey) or colour-coded maps (RGB, snapped to the nearest palette colour). Photo k of
-        layout i uses noise seeded by (seed + i, k), so chunked calls with seed + offset give the same photos."""
+        layout i uses noise seeded by (seed + i, k), so chunked calls with seed + offset give the same photos.
+
+        `style` (SIS models trained with use_vae): photos whose look the results take, as SPADE's style-guided
+        synthesis: one photo for every layout or one per layout, as float [(N,) 3, H, W] in [-1, 1], uint8, or
+        image paths. Variant 0 uses the encoder's mean for the style photo, later variants sample around it."""
         labels, far = self._as_labels(label_maps)
         self.classes.check_ids(labels, where="layouts given to synthesize")
         labels = self._fit_size(labels)
         n = labels.shape[0]
         G = self.sis_generator
         z_dim = int(G.cfg.z_dim) if G.uses_noise else 0  # SPADE without VAE is deterministic: no z
+        styles = self.encode_style(style, n) if style is not None else None
         photos = torch.empty((n, variants, 3, *self.size), dtype=torch.uint8)
         for k in range(variants):
             for start in range(0, n, batch_size):
                 idx = list(range(start, min(n, start + batch_size)))
                 segmap = self.segmap(labels[idx].to(self.device))
                 z = seeded_latents(z_dim, [photo_seed(seed + i, k) for i in idx]).to(self.device) if z_dim else None
+                if styles is not None:
+                    mu, std = (t[idx].to(self.device) for t in styles)
+                    z = mu if k == 0 else mu + std * z
                 photos[idx, k] = to_uint8(G(segmap, z)).cpu()
         colors = self.classes.colorize(labels).permute(0, 3, 1, 2).contiguous()
         return PipelineOutput(labels=labels, colors=colors, photos=photos, far_share=far)
+
+    @torch.no_grad()
+    def encode_style(self, style, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, std) [n, z_dim] of the VAE encoder for one style photo (repeated) or n of them."""
+        if self.style_encoder is None:
+            raise ValueError("this SIS model has no style encoder: style-guided synthesis needs one trained with "
+                             "use_vae (semsynth train sis --mode paired --use-vae)")
+        if isinstance(style, (str, Path)):
+            style = [style]
+        if isinstance(style, (list, tuple)):
+            style = torch.stack([torch.from_numpy(read_image(Path(path), "RGB")).permute(2, 0, 1) for path in style])
+        if style.dim() == 3:
+            style = style[None]
+        if style.dim() != 4 or style.shape[1] != 3:
+            raise ValueError(f"style photos must be [N, 3, H, W] or [3, H, W], got shape {tuple(style.shape)}")
+        if style.dtype == torch.uint8:
+            style = from_uint8(style)
+        if len(style) not in (1, n):
+            raise ValueError(f"give one style photo or one per layout ({n}), got {len(style)}")
+        mu, logvar = self.style_encoder(style.float().to(self.device))
+        mu, std = mu.cpu(), torch.exp(0.5 * logvar).cpu()
+        return (mu.expand(n, -1), std.expand(n, -1)) if len(style) == 1 else (mu, std)
 
     # ------------------------------------------------------------------------------------------------
     def segmap(self, labels: torch.Tensor) -> torch.Tensor:

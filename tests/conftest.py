@@ -10,6 +10,7 @@ TINY_SIZE = (32, 64)
 TINY_RUNS = {  # name -> (task, task overrides)
     "layout": ("layout", {"arch": "stylegan2", "output": "labels"}),
     "sis-paired": ("sis", {"mode": "paired", "use_vgg": False}),
+    "sis-vae": ("sis", {"mode": "paired", "use_vgg": False, "use_vae": True}),
     "sis-unpaired": ("sis", {"mode": "unpaired"}),
     "image": ("image", {}),
     "segmenter": ("segmenter", {}),

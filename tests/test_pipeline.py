@@ -83,3 +83,42 @@ def test_generate_command_writes_ids_colours_photos_and_grid(tiny_runs, tmp_path
             assert (tmp_path / f"{i:05d}_photo{k}.png").is_file()
     assert (tmp_path / "grid.png").is_file()
     assert "photos/s" in capsys.readouterr().out
+
+
+def test_style_guided_synthesis_with_the_exported_vae_encoder(tiny_runs, tmp_path):
+    from semsynth.data import load_dataset, to_uint8
+
+    assert (tiny_runs["sis-vae"] / "model" / "encoder" / "config.json").is_file()
+    pipe = Pipeline.from_pretrained(None, tiny_runs["sis-vae"])
+    assert pipe.style_encoder is not None
+    data = load_dataset("synthetic-streets", size=(32, 64), num_scenes=4)
+    labels = torch.stack([data[i]["label"] for i in range(3)])
+    style_a, style_b = data[3]["image"], data[0]["image"]
+    out = pipe.synthesize(labels, seed=2, variants=2, style=style_a)
+    assert out.photos.shape == (3, 2, 3, 32, 64)
+    assert torch.equal(out.photos, pipe.synthesize(labels, seed=2, variants=2, style=style_a).photos)
+    # variant 0 is G(layout, mu of the style photo); variant 1 samples around mu
+    mu, std = pipe.encode_style(style_a, 3)
+    assert torch.equal(mu[0], mu[2]) and (std > 0).all()
+    expected = to_uint8(pipe.sis_generator(pipe.segmap(labels), mu))
+    assert torch.equal(out.photos[:, 0], expected)
+    assert not torch.equal(out.photos[:, 0], out.photos[:, 1])
+    assert not torch.equal(mu, pipe.encode_style(style_b, 3)[0])  # another photo, another style code
+    # one style photo per layout, also from PNG files, also through `semsynth generate --style`
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"style{i}.png")
+        Image.fromarray(to_uint8(data[i]["image"]).permute(1, 2, 0).numpy()).save(paths[-1])
+    per_layout = pipe.synthesize(labels, seed=2, style=paths)
+    torch.testing.assert_close(pipe.encode_style(paths, 3)[0][1], pipe.encode_style(paths[1], 1)[0][0])
+    assert per_layout.photos.shape == (3, 1, 3, 32, 64)
+    with pytest.raises(ValueError, match="one style photo or one per layout"):
+        pipe.synthesize(labels, style=paths[:2])
+    assert main(["generate", "--layout", str(tiny_runs["layout"]), "--sis", str(tiny_runs["sis-vae"]), "--n", "2",
+                 "--style", str(paths[0]), "--out", str(tmp_path / "gen")]) == 0
+    assert (tmp_path / "gen" / "00001_photo0.png").is_file()
+
+
+def test_style_needs_a_model_with_an_encoder(pipe):
+    with pytest.raises(ValueError, match="use_vae"):
+        pipe.synthesize(torch.zeros(1, 32, 64, dtype=torch.long), style=torch.zeros(3, 32, 64))

@@ -17,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--layout", help="layout run directory or exported model folder")
     p.add_argument("--sis", required=True, help="SIS (stage-2) run directory or exported model folder")
     p.add_argument("--layouts", nargs="+", help="id PNGs or colour-coded PNGs to synthesize photos for")
+    p.add_argument("--style", nargs="+", help="photo(s) whose look the photos take: one for all layouts or one "
+                   "per layout (SIS models trained with --use-vae)")
     p.add_argument("--n", type=int, default=16, help="number of layouts to generate")
     p.add_argument("--variants", type=int, default=1, help="photo variants (noise draws) per layout")
     p.add_argument("--seed", type=int, default=0, help="sample i uses seed + i")
@@ -37,16 +39,19 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     total = args.n if args.layouts is None else len(args.layouts)
+    if args.style is not None and len(args.style) not in (1, total):
+        raise ValueError(f"give one --style photo or one per layout ({total}), got {len(args.style)}")
     start_time, rows = time.perf_counter(), []
     with tqdm(total=total, desc="generate", unit="layout") as bar:
         for start in range(0, total, args.batch):
             count = min(args.batch, total - start)
+            style = args.style if args.style is None or len(args.style) == 1 else args.style[start:start + count]
             if args.layouts is None:
                 res = pipe.generate(count, seed=args.seed + start, truncation=args.truncation,
-                                    variants_per_layout=args.variants, batch_size=args.batch)
+                                    variants_per_layout=args.variants, batch_size=args.batch, style=style)
             else:
                 res = pipe.synthesize(args.layouts[start:start + count], seed=args.seed + start,
-                                      variants=args.variants, batch_size=args.batch)
+                                      variants=args.variants, batch_size=args.batch, style=style)
                 if res.far_share > 0.05:
                     print(f"warning: {res.far_share:.1%} of layout pixels were far from every palette colour")
             for j in range(count):

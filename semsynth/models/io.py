@@ -14,6 +14,7 @@ from semsynth.models.registry import arch_name, resolve
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

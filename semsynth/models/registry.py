@@ -11,6 +11,7 @@ ARCHS: dict[str, str] = {
     "dcgan-generator": "semsynth.models.dcgan:Generator:GeneratorConfig",
     "dcgan-discriminator": "semsynth.models.dcgan:Discriminator:DiscriminatorConfig",
     "spade-generator": "semsynth.models.spade:SPADEGenerator:SPADEGeneratorConfig",
+    "spade-encoder": "semsynth.models.spade:ConvEncoder:ConvEncoderConfig",
     "unet": "semsynth.models.unet:UNet:UNetConfig",
 }
 

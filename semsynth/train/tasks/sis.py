@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -20,7 +21,7 @@ from semsynth.data.labels import make_segmap, to_uint8
 from semsynth.losses.gan import d_hinge, g_hinge
 from semsynth.losses.matching import feature_matching, kl_divergence
 from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
-from semsynth.models.io import save_pretrained, unwrap
+from semsynth.models.io import ENCODER_FOLDER, save_pretrained, unwrap
 from semsynth.models.spade import (
     ConvEncoder, ConvEncoderConfig, SPADEGenerator, SPADEGeneratorConfig,
     check_generator_config, reparameterize)
@@ -265,3 +266,5 @@ class PairedSIS(Task):
             "size": list(self.size), "dataset": self.dataset_name, "label_channels": self.label_channels,
             "use_dontcare": self.cfg.use_dontcare, "use_instance_edges": self.cfg.use_instance_edges,
             "task_config": dataclasses.asdict(self.cfg)})
+        if "E" in self.nets:  # the VAE style encoder, for style-guided synthesis (Pipeline.synthesize(style=...))
+            save_pretrained(unwrap(self.nets["E"]), Path(folder) / ENCODER_FOLDER, extra={"task": "sis-encoder"})

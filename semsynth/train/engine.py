@@ -285,13 +285,15 @@ class Trainer:
         self.task.load_state_dict(state.get("task", {}))
         self.step, self.nimg = int(state["step"]), int(state["nimg"])
         self.bad_streak, self.skipped = int(state["bad_streak"]), int(state["skipped"])
+        # global batch k of an epoch holds the same items for any number of ranks (sampler.py), so the data
+        # order continues; the per-rank RNG streams cannot be split or merged and start afresh
+        self.position = DataPosition(int(state["epoch"]), int(state["consumed"]))
         if int(state["world_size"]) == self.info.world_size:
-            self.position = DataPosition(int(state["epoch"]), int(state["consumed"]))
             set_rng_state(state["rng"][self.info.rank], self.info.device)
-        else:  # the shards differ: continue from the next epoch with fresh per-rank RNGs
+        else:
             print(f"checkpoint {folder} was written by {state['world_size']} ranks, this run has "
-                  f"{self.info.world_size}: data order restarts at epoch {int(state['epoch']) + 1}", file=sys.stderr)
-            self.position = DataPosition(int(state["epoch"]) + 1, 0)
+                  f"{self.info.world_size}: the data order continues, random streams (noise, latents) restart",
+                  file=sys.stderr)
             seed_everything(self.tc.seed + self.info.rank + 7919 * self.step)
         self.last_checkpoint = folder
         if self.info.is_main:

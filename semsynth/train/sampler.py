@@ -1,5 +1,9 @@
 """Deterministic, resumable data order: DistributedSampler's permutation of (seed, epoch), sharded per rank, started
-part-way through an epoch so a resumed run sees exactly the batches an unbroken run would have seen."""
+part-way through an epoch so a resumed run sees exactly the batches an unbroken run would have seen.
+
+Rank r takes items r, r + R, r + 2R, ... of the permutation, so with a fixed global batch B (B / R per rank) global
+batch k is always items kB .. kB + B - 1 of it, whatever the number of ranks R: a run resumed on another number of
+processes keeps its data order (tests/train/test_checkpoint.py)."""
 from __future__ import annotations
 
 import itertools

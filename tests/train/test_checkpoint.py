@@ -51,3 +51,26 @@ def test_endless_batches_resume_exactly():
     resumed = endless_batches(loader(), DataPosition(position.epoch, position.consumed), seed=1)
     got += [next(resumed)["x"].tolist() for _ in range(4)]
     assert got == expected
+
+
+@pytest.mark.parametrize("n", [10, 11, 16])
+def test_global_batches_do_not_depend_on_the_number_of_processes(n):
+    """Global batch k (the union of every rank's k-th batch) is the same set of items for 1, 2 or 4 ranks, also
+    started part-way through an epoch: a run resumed on another number of processes continues its data order."""
+    data = [{"x": torch.tensor(i)} for i in range(n)]
+    batch = 4
+
+    def global_batches(world: int, epoch: int, consumed: int) -> list[set]:
+        per_rank = []
+        for rank in range(world):
+            loader = torch.utils.data.DataLoader(data, batch_size=batch // world, drop_last=True,
+                                                 sampler=ResumableSampler(data, world, rank, seed=3),
+                                                 generator=torch.Generator())
+            batches = endless_batches(loader, DataPosition(epoch, consumed), seed=3)
+            per_rank.append([next(batches)["x"].tolist() for _ in range(5)])
+        return [set().union(*(per_rank[r][k] for r in range(world))) for k in range(5)]
+
+    for epoch, consumed in [(0, 0), (1, 1)]:
+        one = global_batches(1, epoch, consumed)
+        assert all(len(b) == batch for b in one)
+        assert global_batches(2, epoch, consumed) == one == global_batches(4, epoch, consumed)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import torch
+
 from semsynth.train.config import build_run_config
+from semsynth.train.engine import run_training
 
 
 @pytest.mark.slow
@@ -33,3 +36,24 @@ def test_two_process_gloo_ranks_stay_identical(toy, tmp_path, task):
     assert set(ranks[0]["hashes"]) == {"G", "D", "G_ema", "opt_G", "opt_D"}
     assert ranks[0]["hashes"] == ranks[1]["hashes"]
     assert (tmp_path / "run" / "checkpoints" / "00000004" / "G.safetensors").is_file()  # rank 0 wrote it
+
+
+@pytest.mark.slow
+def test_resume_on_more_processes_continues_the_data_order(toy, tmp_path):
+    def run(steps):
+        return build_run_config("toy", data="toy", size=(16, 32), augment=True, out=tmp_path / "run",
+                                train_overrides={"total_steps": steps, "batch": 4, "checkpoint_every": 3,
+                                                 "num_workers": 0})
+    run_training(run(3))  # one process: 10 items, batch 4 -> 2 batches an epoch; stops in epoch 1
+    cfg = tmp_path / "run.json"
+    cfg.write_text(run(7).to_json())
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(Path(__file__).with_name("run_toy.py")), str(cfg), "--resume", "--hash-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=240, env=toy.subprocess_env())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "the data order continues" in proc.stderr
+    state = torch.load(tmp_path / "run" / "checkpoints" / "00000007" / "state.pt", weights_only=True)
+    assert state["world_size"] == 2 and (state["epoch"], state["consumed"]) == (3, 1)  # as an unbroken run
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert ranks[0]["hashes"] == ranks[1]["hashes"]

@@ -114,23 +114,23 @@ def _facades(scene: Scene, cv: Canvas, blocks: tuple[Block, ...], facade_x: floa
     ys = cv.ys[rows, None]
     where = (rows, cols)
     inside = (ys >= top) & (ys < bottom)                                                # [h, w]
-    in_front = inside & (ys >= front_top)
-    label = np.where(in_front, front.astype(np.uint8), cls)
-    np.copyto(cv.label[where], label, where=inside)
+    in_front = inside & (ys >= front_top)                                               # walls, fences
+    np.copyto(cv.label[where], cls, where=inside)
+    np.copyto(cv.label[where], front.astype(np.uint8), where=in_front)
     np.copyto(cv.depth[where], Zf, where=inside)
-    paint = np.where(in_front, cv.class_paint(front.astype(np.intp)), _block_colors(blocks, cv)[index])
-    np.copyto(cv.paint[where], paint, where=inside)
+    np.copyto(cv.paint[where], _block_colors(blocks, cv)[index], where=inside)
+    np.copyto(cv.paint[where], cv.class_paint(front.astype(np.intp)), where=in_front)
     # windows: a grid in facade coordinates (along-street Zf, height Y), so they follow the perspective
     Y = cam.height - (ys - cam.horizon) * (Zf / cam.focal)                              # [h, w] metres
     col_in = _frac((Zf - bump) / per_block("window_dz"))
     row_in = _frac(Y / per_block("window_dy"))
     window = ((col_in > 0.25) & (col_in < 0.75)) & (row_in > 0.3) & (row_in < 0.78) & (Y > 2.8) & (Y < height - 1.2)
     shop = (Y > 0.4) & (Y < 2.5) & (_frac(Zf / 5.0) < 0.75)
-    glass = (window | shop) & (label == BUILDING)
-    light = np.where(glass, per_block("window_tone"), np.float32(1.0)) * np.float32(sun)
+    glass = (window | shop) & (cls == BUILDING) & ~in_front
+    light = np.where(glass, per_block("window_tone") * np.float32(sun), np.float32(sun))
     light *= np.float32(0.8) + np.float32(0.2 / 15) * np.clip(Y, 0, 15)  # darker towards the street
     bars = in_front & ((front == FENCE) & (_frac(Zf * 2.5) < 0.4))  # fence posts 0.4 m apart
-    light = np.where(bars, light * np.float32(0.6), light)
+    np.multiply(light, np.float32(0.6), out=light, where=bars)
     np.copyto(cv.shade[where], light, where=inside)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import json
 import os
 import re
 from pathlib import Path
@@ -17,7 +18,8 @@ UNSET = object()  # default of every option: tells "given on the command line" f
 # TrainConfig fields with a shorter command-line name
 TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
 METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N"}
-COMMON = ("data", "root", "size", "split", "augment", "preset", "out", "resume", "dry_run")
+COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_option", "preset", "out", "resume",
+          "dry_run")
 
 
 def register(subparsers) -> None:
@@ -116,6 +118,13 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     common.add_argument("--split", default=UNSET, help=f"data split to train on (default: {DataConfig.split})")
     common.add_argument("--augment", default=UNSET, action=argparse.BooleanOptionalAction,
                         help=f"random crop + horizontal flip (default: {DataConfig.augment})")
+    common.add_argument("--skip-corrupt", default=UNSET, action=argparse.BooleanOptionalAction,
+                        help="warn about and skip corrupt image files instead of stopping (default: "
+                             f"{DataConfig.skip_corrupt})")
+    common.add_argument("--data-option", default=UNSET, action=_Append, metavar="KEY=VALUE", type=_data_option,
+                        help="another option of the data set's reader, repeatable; values are read as JSON when "
+                             "they parse, else as text (e.g. appearance=fixed or num_scenes=1000 for "
+                             "synthetic-streets)")
     common.add_argument("--preset", default=UNSET, metavar="|".join(presets) or "NAME",
                         help="named set of task and engine settings (default: tiny)")
     common.add_argument("--out", default=UNSET, metavar="RUN_DIR",
@@ -138,6 +147,24 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
         flag = f"--task-{f.name}" if f.name in taken else f"--{f.name}"  # a clash with an engine option
         add_field(group, comments, f, flag.replace("_", "-"), f"task__{f.name}")
     return p
+
+
+class _Append(argparse.Action):
+    """action="append" for an option whose default is UNSET."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, ([] if given is UNSET else list(given)) + [values])
+
+
+def _data_option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"data options look like KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def _size(text: str):
@@ -169,9 +196,11 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
             saved = RunConfig.from_json(saved_path)
             if saved.task != task:
                 raise ValueError(f"{given['out']} is a {saved.task!r} run, not {task!r}")
-            data_given = {k: given[k] for k in ("root", "size", "split", "augment") if k in given}
+            data_given = {k: given[k] for k in ("root", "size", "split", "augment", "skip_corrupt") if k in given}
             if "data" in given:
                 data_given["name"] = given["data"]
+            if "data_option" in given:
+                data_given["options"] = {**saved.data.options, **dict(given["data_option"])}
             data = dataclasses.replace(saved.data, **data_given)
             run = RunConfig.from_dict({**saved.to_dict(), "task_config": {**saved.task_config, **task_over},
                                        "train": merge_train(dataclasses.asdict(saved.train), train),
@@ -183,7 +212,9 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
     run = build_run_config(task, data=data, root=given.get("root"), size=given.get("size", DataConfig.size),
                            preset=given.get("preset", "tiny"), task_overrides=task_over, train_overrides=train,
                            out=out, split=given.get("split", DataConfig.split),
-                           augment=given.get("augment", DataConfig.augment))
+                           augment=given.get("augment", DataConfig.augment),
+                           skip_corrupt=given.get("skip_corrupt", DataConfig.skip_corrupt),
+                           data_options=dict(given.get("data_option", [])))
     _check_world(run.train.batch, world)
     return run, resume, dry
 

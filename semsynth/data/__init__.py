@@ -61,7 +61,12 @@ def load_dataset(name: str, root=None, split: str = "train", size=(256, 512), mo
         raise ValueError(f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
-    return DATASETS[name](root=root, split=split, size=tuple(size), mode=mode, seed=seed, **options)
+    try:
+        return DATASETS[name](root=root, split=split, size=tuple(size), mode=mode, seed=seed, **options)
+    except TypeError as err:
+        if "unexpected keyword argument" not in str(err):
+            raise
+        raise ValueError(f"data set {name!r} does not take that option ({err}); given: {sorted(options)}") from None
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -68,11 +68,15 @@ class DataConfig:
     size: tuple[int, int] = (128, 256)      # (H, W) of training items
     split: str = "train"                    # split trained on
     augment: bool = False                   # random crop + horizontal flip
+    skip_corrupt: bool = False              # corrupt image files: False = stop with an error, True = warn and skip
+    options: dict = field(default_factory=dict)  # more reader options, e.g. {"appearance": "fixed"} for synthetic-streets
 
     def __post_init__(self):
         if len(self.size) != 2 or min(self.size) < 8:
             raise ValueError(f"data size must be (H, W) with both >= 8, got {self.size}")
         object.__setattr__(self, "size", tuple(int(s) for s in self.size))
+        if not isinstance(self.options, dict):
+            raise ValueError(f"data options must be a mapping of reader option to value, got {self.options!r}")
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,8 @@ def merge_train(*layers: dict) -> dict:
 
 def build_run_config(task: str, data: str = "synthetic-streets", root=None, size=(128, 256), preset: str = "tiny",
                      task_overrides: dict | None = None, train_overrides: dict | None = None,
-                     out="runs/run", split: str = "train", augment: bool = False) -> RunConfig:
+                     out="runs/run", split: str = "train", augment: bool = False, skip_corrupt: bool = False,
+                     data_options: dict | None = None) -> RunConfig:
     """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module, then the overrides."""
     from semsynth.train.tasks import task_module
     module = task_module(task)
@@ -171,7 +176,8 @@ def build_run_config(task: str, data: str = "synthetic-streets", root=None, size
     train = _dataclass_from_dict(TrainConfig, merge_train(layer.get("train", {}), train_overrides or {}), "train")
     return RunConfig(task=task, task_config=_jsonable(task_cfg), train=train,
                      data=DataConfig(name=data, root=None if root is None else str(root), size=tuple(size),
-                                     split=split, augment=augment), out=str(out))
+                                     split=split, augment=augment, skip_corrupt=skip_corrupt,
+                                     options=dict(data_options or {})), out=str(out))
 
 
 def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:

@@ -38,8 +38,11 @@ def build_dataset(run: RunConfig, module, cfg):
     from semsynth.data import load_dataset
     d = run.data
     options = module.data_options(cfg) if hasattr(module, "data_options") else {}  # e.g. instance edges
+    clash = sorted(set(options) & set(d.options))
+    if clash:
+        raise ValueError(f"data option(s) {clash} are set by the {run.task} task's config; set them there")
     return load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=module.data_mode(cfg),
-                        seed=run.train.seed, augment=d.augment, **options)
+                        seed=run.train.seed, augment=d.augment, skip_corrupt=d.skip_corrupt, **d.options, **options)
 
 
 def build_task(run: RunConfig, dataset=None):

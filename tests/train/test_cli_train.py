@@ -85,3 +85,26 @@ def test_train_then_resume_from_the_command_line(toy, tmp_path, capsys):
     assert saved["train"]["total_steps"] == 3 and saved["train"]["batch"] == 2
     assert main(["train", "toy", "--resume", "--out", str(out), "--lr", "0.1"]) == 2
     assert "task_config.lr" in capsys.readouterr().err
+
+
+def test_data_options_and_skip_corrupt_reach_the_reader(tmp_path, capsys):
+    from semsynth.train.config import RunConfig
+    from semsynth.train.engine import build_task
+
+    out = tmp_path / "run"
+    assert main(["train", "sis", "--mode", "paired", "--no-use-vgg", "--size", "32x64", "--skip-corrupt",
+                 "--data-option", "appearance=fixed", "--data-option", "num_scenes=20", "--out", str(out),
+                 "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    run = RunConfig.from_dict(json.loads(text[:text.index("\n}\n") + 2]))
+    assert run.data.skip_corrupt is True and run.data.options == {"appearance": "fixed", "num_scenes": 20}
+    dataset = build_task(run)[2]
+    assert dataset.appearance == "fixed" and dataset.skip_corrupt and len(dataset) == 20
+    assert main(["train", "layout", "--size", "32x64", "--data-option", "colour=blue", "--out",
+                 str(tmp_path / "bad"), "--dry-run"]) == 2
+    assert "does not take option(s) ['colour']" in capsys.readouterr().err
+    assert main(["train", "sis", "--mode", "paired", "--size", "32x64", "--use-instance-edges", "--data-option",
+                 "use_instance_edges=true", "--out", str(tmp_path / "clash"), "--dry-run"]) == 2
+    assert "set by the sis task's config" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "layout", "--data-option", "no-equals-sign", "--dry-run"])

@@ -5,15 +5,18 @@ import argparse
 
 import torch
 
+from semsynth.cli.options import DATA_OPTION_HELP, data_option
 from semsynth.data import DATASETS, load_dataset, parse_size, to_uint8
 from semsynth.visualize import colorize_batch, save_grid
 
 
-def preview(data: str, out, root=None, size=(128, 256), n: int = 8, seed: int = 0, split: str = "train"):
-    """Write the first `n` scenes of a data set as a grid (each row: colourised label | photo); returns the path."""
+def preview(data: str, out, root=None, size=(128, 256), n: int = 8, seed: int = 0, split: str = "train",
+            options: dict | None = None):
+    """Write the first `n` scenes of a data set as a grid (each row: colourised label | photo); returns the path.
+    `options` go to the data set's reader."""
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
-    dataset = load_dataset(data, root=root, split=split, size=size, mode="paired", seed=seed)
+    dataset = load_dataset(data, root=root, split=split, size=size, mode="paired", seed=seed, **(options or {}))
     count = min(n, len(dataset))
     if count == 0:
         raise ValueError(f"data set {data!r} (split {split!r}) has no scenes")
@@ -47,11 +50,14 @@ def register(subparsers) -> None:
     p.add_argument("--size", default="128x256", type=_size, help="picture size HxW")
     p.add_argument("--n", default=8, type=int, help="number of scenes (grid rows)")
     p.add_argument("--seed", default=0, type=int, help="data set seed (scene generation, pairing)")
+    p.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE", type=data_option,
+                   help=DATA_OPTION_HELP)
     p.add_argument("--out", required=True, help="output PNG file")
     p.set_defaults(func=_run_preview)
 
 
 def _run_preview(args) -> int:
-    path = preview(args.data, args.out, root=args.root, size=args.size, n=args.n, seed=args.seed, split=args.split)
+    path = preview(args.data, args.out, root=args.root, size=args.size, n=args.n, seed=args.seed, split=args.split,
+                   options=dict(args.data_option))
     print(f"wrote {path}")
     return 0

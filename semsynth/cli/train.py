@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
-import json
 import os
 import re
 from pathlib import Path
 
+from semsynth.cli.options import DATA_OPTION_HELP, data_option
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train)
 
@@ -121,10 +121,8 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     common.add_argument("--skip-corrupt", default=UNSET, action=argparse.BooleanOptionalAction,
                         help="warn about and skip corrupt image files instead of stopping (default: "
                              f"{DataConfig.skip_corrupt})")
-    common.add_argument("--data-option", default=UNSET, action=_Append, metavar="KEY=VALUE", type=_data_option,
-                        help="another option of the data set's reader, repeatable; values are read as JSON when "
-                             "they parse, else as text (e.g. appearance=fixed or num_scenes=1000 for "
-                             "synthetic-streets)")
+    common.add_argument("--data-option", default=UNSET, action=_Append, metavar="KEY=VALUE", type=data_option,
+                        help=DATA_OPTION_HELP)
     common.add_argument("--preset", default=UNSET, metavar="|".join(presets) or "NAME",
                         help="named set of task and engine settings (default: tiny)")
     common.add_argument("--out", default=UNSET, metavar="RUN_DIR",
@@ -155,16 +153,6 @@ class _Append(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         given = getattr(namespace, self.dest)
         setattr(namespace, self.dest, ([] if given is UNSET else list(given)) + [values])
-
-
-def _data_option(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"data options look like KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
 
 
 def _size(text: str):

@@ -23,9 +23,22 @@ def test_preview_writes_label_photo_grid(tmp_path, capsys):
     assert np.array_equal(photo_tile, photo)
 
 
+def test_preview_passes_data_options_to_the_reader(tmp_path):
+    def grid(*options):
+        out = tmp_path / f"grid{len(options)}.png"
+        assert main(["data", "preview", "--data", "synthetic-streets", "--size", "32x64", "--n", "2", *options,
+                     "--out", str(out)]) == 0
+        return np.asarray(Image.open(out).convert("RGB"))
+
+    varied, fixed = grid(), grid("--data-option", "appearance=fixed")
+    assert np.array_equal(varied[:, :66], fixed[:, :66])  # the same label maps (left column)
+    assert not np.array_equal(varied[:, 66:], fixed[:, 66:])  # photos with other colours
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--data", "synthetic-streets", "--split", "dev"], "split 'dev'"),
     (["--data", "synthetic-streets", "--n", "0"], "--n must be >= 1"),
+    (["--data", "synthetic-streets", "--data-option", "colour=red"], "does not take option(s) ['colour']"),
 ])
 def test_preview_bad_values_give_one_line_errors(tmp_path, capsys, argv, message):
     assert main(["data", "preview", *argv, "--out", str(tmp_path / "g.png")]) == 2

@@ -386,11 +386,15 @@ class Trainer:
         return scalars
 
     # -- logging --------------------------------------------------------------------------------------------------
-    def log(self, sums: dict[str, float], counts: dict[str, int], seconds: float, images: int) -> None:
+    def log(self, sums: dict[str, float], counts: dict[str, int], seconds: float, images: int,
+            waited: float = 0.0) -> None:
+        """One stats.jsonl line and TensorBoard scalars; `waited`: seconds the loop waited for the data loader
+        (logged as data_wait_share, the part of the interval the model had no batch)."""
         if not self.info.is_main:
             return
         record = {"step": self.step, "kimg": self.nimg / 1000, "seconds": round(seconds, 3),
-                  "img_per_s": round(images / max(seconds, 1e-9), 2), "skipped_steps": self.skipped,
+                  "img_per_s": round(images / max(seconds, 1e-9), 2),
+                  "data_wait_share": round(min(1.0, waited / max(seconds, 1e-9)), 4), "skipped_steps": self.skipped,
                   "bad_streak": self.bad_streak, **{k: sums[k] / counts[k] for k in sums}}
         with open(self.run_dir / "stats.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -418,7 +422,7 @@ class Trainer:
         batches = endless_batches(self.loader, self.position, tc.seed)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=None if info.is_main else True,
                    dynamic_ncols=True)
-        sums, counts, tick_time, tick_nimg = {}, {}, time.time(), self.nimg
+        sums, counts, tick_time, tick_nimg, waited = {}, {}, time.time(), self.nimg, 0.0
         stopped_early = False
         try:
             while self.step < total:
@@ -427,17 +431,20 @@ class Trainer:
                     if broadcast_flag(info, late):
                         stopped_early = True
                         break
-                batch = batch_to_device(next(batches), info.device, tc.channels_last)
+                wait_start = time.time()
+                raw = next(batches)
+                waited += time.time() - wait_start
+                batch = batch_to_device(raw, info.device, tc.channels_last)
                 for k, v in self.train_step(batch).items():
                     sums[k] = sums.get(k, 0.0) + v
                     counts[k] = counts.get(k, 0) + 1
                 bar.update(1)
                 if self.step % tc.log_every == 0 or self.step == total:
                     now = time.time()
-                    self.log(sums, counts, now - tick_time, self.nimg - tick_nimg)
+                    self.log(sums, counts, now - tick_time, self.nimg - tick_nimg, waited)
                     bar.set_postfix({k: f"{sums[k] / counts[k]:.3g}" for k in list(sums)[:4]}
                                     | {"img/s": f"{(self.nimg - tick_nimg) / max(now - tick_time, 1e-9):.0f}"})
-                    sums, counts, tick_time, tick_nimg = {}, {}, now, self.nimg
+                    sums, counts, tick_time, tick_nimg, waited = {}, {}, now, self.nimg, 0.0
                 if tc.sample_every and self.step % tc.sample_every == 0:
                     self.save_samples()
                 if self.step % tc.checkpoint_every == 0 and self.step < total:

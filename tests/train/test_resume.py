@@ -69,7 +69,8 @@ def test_checkpoint_folder_and_run_dir_layout(toy, tmp_path):
     assert list((out / "tb").iterdir())
     stats = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
     assert [s["step"] for s in stats] == [2, 4, 6, 7]
-    assert {"G/loss", "D/loss", "kimg", "img_per_s", "skipped_steps"} <= set(stats[0])
+    assert {"G/loss", "D/loss", "kimg", "img_per_s", "skipped_steps", "data_wait_share"} <= set(stats[0])
+    assert all(0 <= s["data_wait_share"] <= 1 for s in stats)
     state = load_all(out / "checkpoints" / "00000007")["state"]
     assert state["step"] == 7 and state["nimg"] == 28 and state["bad_streak"] == 0
 

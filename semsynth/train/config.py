@@ -69,7 +69,7 @@ class DataConfig:
     split: str = "train"                    # split trained on
     augment: bool = False                   # random crop + horizontal flip
     skip_corrupt: bool = False              # corrupt image files: False = stop with an error, True = warn and skip
-    options: dict = field(default_factory=dict)  # more reader options, e.g. {"appearance": "fixed"} for synthetic-streets
+    options: dict = field(default_factory=dict)  # other reader options, e.g. {"appearance": "fixed"} (synthetic)
 
     def __post_init__(self):
         if len(self.size) != 2 or min(self.size) < 8:

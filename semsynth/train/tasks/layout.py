@@ -111,7 +111,8 @@ class LayoutTask(AdversarialTask):
         lr, betas = adam_defaults(cfg.arch, cfg.lr)
         is_sg2 = cfg.arch == "stylegan2"
         super().__init__(G, D, lr, betas, r1_gamma=cfg.r1_gamma if is_sg2 else 0.0, r1_interval=cfg.r1_interval,
-                         style_mixing_prob=cfg.style_mixing_prob if is_sg2 else 0.0, **path_length_options(cfg, cfg.arch))
+                         style_mixing_prob=cfg.style_mixing_prob if is_sg2 else 0.0,
+                         **path_length_options(cfg, cfg.arch))
 
     def real_input(self, batch: dict) -> torch.Tensor:
         label = batch["label"]                                                     # [N, H, W] ids

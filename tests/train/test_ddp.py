@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import torch
 
 from semsynth.train.config import build_run_config

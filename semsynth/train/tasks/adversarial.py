@@ -42,15 +42,17 @@ class AdversarialTask(Task):
 
     ema_source = "G"
 
-    def __init__(self, G: torch.nn.Module, D: torch.nn.Module, lr: float, betas: tuple[float, float],
-                 r1_gamma: float = 0.0, r1_interval: int = 16, style_mixing_prob: float = 0.0,
-                 pl_weight: float = 0.0, pl_interval: int = 4, pl_decay: float = 0.01, pl_batch_shrink: int = 2):
+    def __init__(self, G: torch.nn.Module, D: torch.nn.Module, cfg: GANConfig, arch: str = "stylegan2"):
+        """Optimiser and regulariser settings come from `cfg`; R1, style mixing and path lengths are StyleGAN2's
+        and are off for DCGAN."""
         super().__init__()
         self.nets = {"G": G, "D": D}
-        self.lr, self.betas = lr, betas
-        self.r1_gamma, self.r1_interval, self.style_mixing_prob = r1_gamma, r1_interval, style_mixing_prob
-        self.pl_weight, self.pl_interval, self.pl_decay = pl_weight, pl_interval, pl_decay
-        self.pl_batch_shrink = pl_batch_shrink
+        self.lr, self.betas = adam_defaults(arch, cfg.lr)
+        sg2 = arch == "stylegan2"
+        self.r1_gamma, self.r1_interval = (cfg.r1_gamma if sg2 else 0.0), cfg.r1_interval
+        self.style_mixing_prob = cfg.style_mixing_prob if sg2 else 0.0
+        self.pl_weight, self.pl_interval = (cfg.pl_weight if sg2 else 0.0), cfg.pl_interval
+        self.pl_decay, self.pl_batch_shrink = cfg.pl_decay, cfg.pl_batch_shrink
         self.pl_mean = torch.zeros([])  # running mean of the path lengths (checkpointed through state_dict)
 
     # -- to implement ------------------------------------------------------------------------------
@@ -160,12 +162,6 @@ def check_regularisers(cfg: GANConfig, task: str) -> None:
         raise ValueError(f"{task} task: pl_weight and r1_gamma must be >= 0, got {cfg.pl_weight}, {cfg.r1_gamma}")
     if not 0 < cfg.pl_decay <= 1:
         raise ValueError(f"{task} task: pl_decay must lie in (0, 1], got {cfg.pl_decay}")
-
-
-def path_length_options(cfg: GANConfig, arch: str = "stylegan2") -> dict:
-    """AdversarialTask's path-length arguments for `cfg` (none for DCGAN, which has no ws)."""
-    return dict(pl_weight=cfg.pl_weight if arch == "stylegan2" else 0.0, pl_interval=cfg.pl_interval,
-                pl_decay=cfg.pl_decay, pl_batch_shrink=cfg.pl_batch_shrink)
 
 
 def adam_defaults(arch: str, lr: float) -> tuple[float, tuple[float, float]]:

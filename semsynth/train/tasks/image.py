@@ -8,8 +8,7 @@ import torch
 from semsynth.data.labels import to_uint8
 from semsynth.models import stylegan2
 from semsynth.models.io import save_pretrained, unwrap
-from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, adam_defaults, build_nets, check_regularisers,
-                                               dataset_name, path_length_options)
+from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,7 @@ class ImageTask(AdversarialTask):
         self.cfg = cfg
         self.size = tuple(dataset.size)
         self.dataset_name = dataset_name(dataset)
-        G, D = build_nets(cfg, self.size, 3, "stylegan2")
-        lr, betas = adam_defaults("stylegan2", cfg.lr)
-        super().__init__(G, D, lr, betas, r1_gamma=cfg.r1_gamma, r1_interval=cfg.r1_interval,
-                         style_mixing_prob=cfg.style_mixing_prob, **path_length_options(cfg))
+        super().__init__(*build_nets(cfg, self.size, 3, "stylegan2"), cfg, "stylegan2")
 
     def real_input(self, batch: dict) -> torch.Tensor:
         return batch["image"]

@@ -27,8 +27,7 @@ from semsynth.data.labels import from_uint8, one_hot
 from semsynth.generate_layouts import logits_to_ids, rgb_to_ids
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
-from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, adam_defaults, build_nets, check_regularisers,
-                                               dataset_name, path_length_options)
+from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
 from semsynth.visualize import colorize_batch
 
 ARCHS = ("stylegan2", "dcgan")
@@ -107,12 +106,7 @@ class LayoutTask(AdversarialTask):
         self.dataset_name = dataset_name(dataset)
         self.num_channels = self.classes.num_classes + int(cfg.use_void_class)  # labels output: logits per class
         channels = self.num_channels if cfg.output == "labels" else 3
-        G, D = build_nets(cfg, self.size, channels, cfg.arch, use_tanh=cfg.output == "rgb")
-        lr, betas = adam_defaults(cfg.arch, cfg.lr)
-        is_sg2 = cfg.arch == "stylegan2"
-        super().__init__(G, D, lr, betas, r1_gamma=cfg.r1_gamma if is_sg2 else 0.0, r1_interval=cfg.r1_interval,
-                         style_mixing_prob=cfg.style_mixing_prob if is_sg2 else 0.0,
-                         **path_length_options(cfg, cfg.arch))
+        super().__init__(*build_nets(cfg, self.size, channels, cfg.arch, use_tanh=cfg.output == "rgb"), cfg, cfg.arch)
 
     def real_input(self, batch: dict) -> torch.Tensor:
         label = batch["label"]                                                     # [N, H, W] ids

@@ -1,6 +1,10 @@
 """Learning tests: tiny layout GANs learn synthetic-streets class shares and layout: StyleGAN2 with class-logit
 output (the default), the DCGAN baseline, and StyleGAN2 with colour-coded RGB output (ids by nearest palette
-colour)."""
+colour).
+
+Spread of `measure` (python -m tests.helpers.learning_spread, synthetic-streets 32x64), seeds 0-4 x torch threads
+1 and 2: SPREAD_TBD
+"""
 import copy
 import time
 
@@ -12,6 +16,9 @@ from tests.helpers.loop import run_phases
 
 BATCH = 8
 STEPS = {"stylegan2": 120, "dcgan": 480}  # a DCGAN step costs a quarter of a StyleGAN2 one here; lr 2e-4 vs 2.5e-3
+# bounds: the worst measured run clears each by >= 20 % of its gap to the step-0 value (see the docstring)
+MAX_JS = {("stylegan2", "labels"): 1.0, ("dcgan", "labels"): 1.0, ("stylegan2", "rgb"): 1.0}  # TBD
+MIN_ORDER = 0.0  # TBD
 
 
 def class_shares(ids: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -37,43 +44,41 @@ def sky_above_road(ids: torch.Tensor, sky: int, road: int) -> tuple[float, int]:
     return hits / max(1, total), total
 
 
+def measure(seed: int, arch: str = "stylegan2", output: str = "labels") -> dict[str, float]:
+    from semsynth.data import load_dataset
+
+    torch.manual_seed(seed)
+    ds = load_dataset("synthetic-streets", size=(32, 64), mode="labels", seed=seed)
+    C = ds.classes.num_classes
+    sky, road = ds.classes.names.index("sky"), ds.classes.names.index("road")
+    real = torch.stack([ds[i]["label"] for i in range(min(len(ds), 256))])
+    real_shares = class_shares(real, C)
+    g = torch.Generator().manual_seed(seed)
+    batches = [{"label": real[torch.randint(0, len(real), (BATCH,), generator=g)]} for _ in range(64)]
+
+    task = layout.build(layout.Config(**layout.PRESETS["tiny"]["task"], arch=arch, output=output), ds)
+    task.nets["G_ema"] = copy.deepcopy(task.nets["G"]).eval().requires_grad_(False)
+    z = torch.randn(128, task.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 1))
+
+    def score():
+        with torch.no_grad():
+            ids = task.to_ids(task.nets["G_ema"](z, noise_mode="const"))
+        return js_divergence(class_shares(ids, C), real_shares), sky_above_road(ids, sky, road)
+
+    js0, (order0, _) = score()
+    run_phases(task, batches, STEPS[arch])
+    js1, (order1, maps1) = score()
+    return {"js_step0": js0, "js": js1, "sky_above_road_step0": order0, "sky_above_road": order1,
+            "maps_with_sky_and_road": maps1, "sky_above_road_real": sky_above_road(real, sky, road)[0]}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("arch, output", [("stylegan2", "labels"), ("dcgan", "labels"), ("stylegan2", "rgb")])
 def test_tiny_layout_gan_learns_street_layouts(arch, output):
     pytest.importorskip("semsynth.data.synthetic")
-    from semsynth.data import load_dataset
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the budget is one core; extra threads only spin on a busy machine
-    try:
-        torch.manual_seed(0)
-        ds = load_dataset("synthetic-streets", size=(32, 64), mode="labels", seed=0)
-        C = ds.classes.num_classes
-        sky, road = ds.classes.names.index("sky"), ds.classes.names.index("road")
-        real = torch.stack([ds[i]["label"] for i in range(min(len(ds), 256))])
-        real_shares = class_shares(real, C)
-        real_order, _ = sky_above_road(real, sky, road)
-        g = torch.Generator().manual_seed(0)
-        batches = [{"label": real[torch.randint(0, len(real), (BATCH,), generator=g)]} for _ in range(64)]
-
-        task = layout.build(layout.Config(**layout.PRESETS["tiny"]["task"], arch=arch, output=output), ds)
-        task.nets["G_ema"] = copy.deepcopy(task.nets["G"]).eval().requires_grad_(False)
-        z = torch.randn(128, task.cfg.z_dim, generator=torch.Generator().manual_seed(1))
-
-        def measure():
-            with torch.no_grad():
-                ids = task.to_ids(task.nets["G_ema"](z, noise_mode="const"))
-            return js_divergence(class_shares(ids, C), real_shares), sky_above_road(ids, sky, road)
-
-        js0, (order0, n0) = measure()
-        start = time.time()
-        steps = STEPS[arch]
-        run_phases(task, batches, steps)
-        js1, (order1, n1) = measure()
-        print(f"\n{arch}/{output}: {steps} steps in {time.time() - start:.1f} s | JS(class shares) step 0: "
-              f"{js0:.4f} -> {js1:.4f} | sky above road: real {real_order:.2f}, step 0 {order0:.2f} ({n0} maps), "
-              f"after {order1:.2f} ({n1} maps)")
-        assert js1 < 0.5 * js0
-        assert n1 >= 32 and order1 > 0.8
-    finally:
-        torch.set_num_threads(threads)
+    start = time.time()
+    m = measure(0, arch, output)
+    print(f"\n{arch}/{output}: {STEPS[arch]} steps in {time.time() - start:.1f} s | "
+          + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    assert m["js"] < MAX_JS[arch, output]
+    assert m["maps_with_sky_and_road"] >= 32 and m["sky_above_road"] > MIN_ORDER

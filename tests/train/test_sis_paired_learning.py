@@ -1,82 +1,85 @@
 """Learning test: a tiny paired SPADE (hinge GAN + D feature matching, no VGG) learns label -> photo on
-synthetic-streets. Measured on held-out scenes with L1 to the true photos, against the step-0 generator and two
-baselines computed from the training photos: one global mean colour, and the mean colour of each class.
-(At step 0 the generator's batch norm has no running statistics yet, so its eval-mode output is far off.)
+synthetic-streets. Judged on held-out scenes in two ways:
+- layout fidelity: a fixed proxy segmenter, trained in the test on REAL training photos only, reads G's photos of
+  held-out layouts; its mIoU against those layouts is compared with its mIoU on the real held-out photos (the
+  ceiling for this segmenter), the step-0 generator, and the majority class;
+- colour: L1 to the true photos, against the step-0 generator and one global mean colour.
 
-Why the trained L1 is not asserted clearly below the per-class mean colour: on synthetic-streets no layout-only
-predictor gets there. Each scene's light (brightness 0.75-1.15, RGB tint, sky colours, fog, per-class colour
-jitter; semsynth/data/street_scene.py `_light`) is drawn independently of its layout, and it dominates the error
-left after the per-class mean. Measured at 32x64 on these 32 held-out scenes:
-  per-class mean colour (64 training scenes)                                   0.207
-  per-class, per-row median colour (256 training scenes)                       0.205
-  this generator (ngf 8) on pixel L1 alone, 1024 scenes, 1400 steps, batch 8 0.200-0.212 (checkpoints, BN or IN)
-  per-class mean x an oracle per-scene brightness gain (not in the label map)  0.178
-  per-class mean of each test scene itself (oracle)                            0.138
-so 0.9 x per-class (0.186) is out of reach without the per-scene light. Tried for the GAN here, none better than this
-setting (0.22-0.26 at every checkpoint): 2x width, batch 8, 256 training scenes, lr 2e-4/8e-4, instance norm, an
-added pixel L1 term (weight 10); without spectral norm it diverges (0.39)."""
+Why not "better than the per-class mean colour" (the issue's suggestion, and the old L1 bound): that baseline is
+the L1-optimal layout-only picture, a flat colour code. Measured at seed 0, one thread: L1 0.206 vs G's 0.225; the
+proxy segmenter reads it at mIoU 0.205, above the real photos themselves (0.189) and G (0.177), because it is a
+noise-free colour code; and Inception KID to held-out photos is 0.16 for it vs 0.44 for G (0.51 at step 0) after
+120 steps. A GAN does not minimise L1, and 120 CPU steps do not buy Inception-level realism, so that bound measured
+the wrong thing (and failed on another CPU at 0.247 vs 0.238). Layout fidelity relative to real photos is what
+"learns label -> photo" means, and it does not depend on the per-scene light that no layout predicts.
+
+Spread of `measure` (python -m tests.helpers.learning_spread, 32x64, 120 steps), seeds 0-4 x torch threads 1
+and 2: SPREAD_TBD
+"""
 from __future__ import annotations
-
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from semsynth.train.tasks import sis
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers.loop import run_phases  # noqa: E402
-from helpers.paired_standin import collate  # noqa: E402
+from tests.helpers.learning import reference_mious, segment_miou, stack, train_proxy_segmenter
+from tests.helpers.loop import run_phases
+from tests.helpers.paired_standin import collate
 
 STEPS, BATCH, N_TRAIN, N_TEST = 120, 4, 64, 32
+# bounds: the worst measured run clears each by >= 20 % of its gap to the baseline (see the docstring)
+MIN_FIDELITY = 0.0  # TBD: mIoU on G's photos / mIoU on real photos
+MAX_L1_VS_GLOBAL = 1.0  # TBD
 
 
-def heldout_l1(task, batch) -> float:
+def generate(task, batch) -> torch.Tensor:
     G = task.nets["G"].eval()
     with torch.no_grad():
         out = G(task.segmap(batch))
     G.train()
-    return (out - batch["image"]).abs().mean().item()
+    return out
 
 
-@pytest.mark.slow
-def test_tiny_spade_learns_label_to_photo():
-    pytest.importorskip("semsynth.data.synthetic")
+def measure(seed: int) -> dict[str, float]:
     from semsynth.data import load_dataset
+    from semsynth.train.tasks import sis
 
-    torch.manual_seed(0)
-    data = load_dataset("synthetic-streets", size=(32, 64), mode="paired", seed=0)
+    torch.manual_seed(seed)
+    data = load_dataset("synthetic-streets", size=(32, 64), mode="paired", seed=seed)
     train = [data[i] for i in range(N_TRAIN)]
     test = collate([data[len(data) - 1 - i] for i in range(N_TEST)])  # scenes never trained on
     cfg = sis.Config(ngf=4, spade_hidden=16, ndf=16, n_layers_d=3, use_vgg=False, lr_g=5e-4, lr_d=2e-3)
     sis.validate(cfg, data)
     task = sis.build(cfg, data)
 
-    # baselines from the training photos: one mean colour; the mean colour of each class
+    # the reference pictures: one mean colour; the mean colour of each class (both from the training photos)
     labels = torch.stack([t["label"] for t in train])
     photos = torch.stack([t["image"] for t in train]).permute(1, 0, 2, 3)  # [3, N, H, W]
     C = data.classes.num_classes
     global_mean = photos.flatten(1).mean(1)
     class_means = torch.stack([photos[:, labels == c].mean(1) if (labels == c).any() else global_mean
                                for c in range(C)])                       # [C, 3]
-    test_ids = test["label"].clamp(max=C - 1)  # ignore pixels (if any) get the last class; both sides see them
-    l1_global = (global_mean[:, None, None] - test["image"]).abs().mean().item()
-    l1_class = (class_means[test_ids].permute(0, 3, 1, 2) - test["image"]).abs().mean().item()
+    per_class_picture = class_means[test["label"].clamp(max=C - 1)].permute(0, 3, 1, 2)
 
-    l1_start = heldout_l1(task, test)
-    batches = [collate(train[i:i + BATCH]) for i in range(0, N_TRAIN, BATCH)]
-    t0 = time.perf_counter()
-    history = run_phases(task, batches, STEPS)
-    l1_end = heldout_l1(task, test)
-    print(f"\nheld-out L1: step 0 {l1_start:.4f} -> step {STEPS} {l1_end:.4f} ({time.perf_counter() - t0:.0f} s); "
-          f"baselines: global mean colour {l1_global:.4f}, per-class mean colour {l1_class:.4f} "
-          f"(ratio {l1_end / l1_class:.3f}); "
-          f"last losses {history[-1]}")
-    assert l1_end < 0.5 * l1_start
-    # below one mean colour: the photo follows the layout (measured: 0.227 vs 0.285)
-    assert l1_end < 0.9 * l1_global
-    # near the per-class mean colour, about the L1-best a layout-only predictor can reach here (see the module
-    # docstring; measured 0.227 vs 0.207, ratio 1.10)
-    assert l1_end < 1.15 * l1_class
+    step0 = generate(task, test)  # (eval-mode BN has no running statistics yet: far off)
+    run_phases(task, [collate(train[i:i + BATCH]) for i in range(0, N_TRAIN, BATCH)], STEPS)
+    photo = generate(task, test)
+
+    S = train_proxy_segmenter(data, seed)
+    read = lambda x: segment_miou(S, x, test["label"], C)  # noqa: E731
+    l1 = lambda x: (x - test["image"]).abs().mean().item()  # noqa: E731
+    major, _ = reference_mious(labels, test["label"], C)
+    return {"miou": read(photo), "miou_real": read(test["image"]), "miou_step0": read(step0),
+            "miou_per_class_colour": read(per_class_picture), "miou_majority": major,
+            "fidelity": read(photo) / read(test["image"]),
+            "l1": l1(photo), "l1_step0": l1(step0), "l1_global_colour": l1(global_mean[:, None, None].expand(3, 32, 64)),
+            "l1_per_class_colour": l1(per_class_picture)}
+
+
+@pytest.mark.slow
+def test_tiny_spade_learns_label_to_photo():
+    pytest.importorskip("semsynth.data.synthetic")
+    m = measure(seed=0)
+    print("paired SPADE on held-out layouts: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    assert m["fidelity"] > MIN_FIDELITY
+    assert m["miou"] > 4 * max(m["miou_majority"], m["miou_step0"])
+    assert m["l1"] < 0.5 * m["l1_step0"] and m["l1"] < MAX_L1_VS_GLOBAL * m["l1_global_colour"]

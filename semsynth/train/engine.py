@@ -168,6 +168,14 @@ def cpu_threads(num_workers: int, local_processes: int) -> int:
     return max(1, cores // max(1, local_processes) - num_workers)
 
 
+def stats_step(line: str) -> float:
+    """The step of a stats.jsonl line; infinity for a torn or foreign line (so a resume drops it)."""
+    try:
+        return float(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
@@ -245,7 +253,7 @@ class Trainer:
             if diffs:
                 raise ValueError(f"cannot resume {self.run_dir} with a different config (only the run length, time "
                                  f"limit and worker count may change): " + "; ".join(diffs))
-            if self.info.is_main and Path(saved.out) != self.run_dir:
+            if self.info.is_main and Path(saved.out).resolve() != self.run_dir.resolve():
                 print(f"{config_path} names the run folder {saved.out}; this run's folder is {self.run_dir} "
                       f"(copied or moved): writing there and recording it in config.json", file=sys.stderr)
         elif not overwrite:
@@ -264,12 +272,12 @@ class Trainer:
 
     def open_logs(self) -> None:
         """TensorBoard writer and stats.jsonl, both cut back to the current step (a resumed run rewrites the
-        steps after its checkpoint)."""
+        steps after its checkpoint; a line torn by a kill mid-append is dropped)."""
         if not self.info.is_main:
             return
         stats = self.run_dir / "stats.jsonl"
         if stats.is_file():
-            kept = [line for line in stats.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            kept = [line for line in stats.read_text().splitlines() if stats_step(line) <= self.step]
             atomic_write_text(stats, "".join(line + "\n" for line in kept))
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if self.step else None)

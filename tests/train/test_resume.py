@@ -245,3 +245,11 @@ def test_a_full_disk_while_rewriting_config_json_leaves_the_old_one(toy, tmp_pat
     monkeypatch.undo()
     assert (out / "config.json").read_text() == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp file left behind
+
+
+def test_resume_drops_a_stats_line_torn_by_a_kill(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 3))
+    with open(out / "stats.jsonl", "a") as f:
+        f.write('{"step": 4, "kimg": 0.0')  # killed in the middle of an append
+    run_training(toy_run(out, 4), resume=True)
+    assert [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()] == [2, 3, 4]

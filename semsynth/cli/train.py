@@ -19,7 +19,7 @@ UNSET = object()  # default of every option: tells "given on the command line" f
 TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
 METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N"}
 COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_option", "preset", "out", "resume",
-          "dry_run")
+          "overwrite", "dry_run")
 
 
 def register(subparsers) -> None:
@@ -128,7 +128,11 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     common.add_argument("--out", default=UNSET, metavar="RUN_DIR",
                         help="run directory (default: runs/NNNNN-TASK-DATA, numbered)")
     common.add_argument("--resume", default=UNSET, action="store_true",
-                        help="continue the run in --out from its newest checkpoint (default: False)")
+                        help="continue the run in --out (also a copied or moved run folder) from its newest "
+                             "usable checkpoint (default: False)")
+    common.add_argument("--overwrite", default=UNSET, action="store_true",
+                        help="--out holds an earlier run: delete its config, checkpoints, samples, logs and exported "
+                             "model, then start afresh (default: False)")
     common.add_argument("--dry-run", default=UNSET, action="store_true",
                         help="build the data set and nets, print the config and parameter counts, exit "
                              "(default: False)")
@@ -184,15 +188,21 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
             saved = RunConfig.from_json(saved_path)
             if saved.task != task:
                 raise ValueError(f"{given['out']} is a {saved.task!r} run, not {task!r}")
+            preset, layer = saved.preset, {}
+            if given.get("preset", saved.preset) != saved.preset:  # the engine lists what the new preset changes
+                preset = given["preset"]
+                layer = preset_layer(task, preset)
             data_given = {k: given[k] for k in ("root", "size", "split", "augment", "skip_corrupt") if k in given}
             if "data" in given:
                 data_given["name"] = given["data"]
             if "data_option" in given:
                 data_given["options"] = {**saved.data.options, **dict(given["data_option"])}
             data = dataclasses.replace(saved.data, **data_given)
-            run = RunConfig.from_dict({**saved.to_dict(), "task_config": {**saved.task_config, **task_over},
-                                       "train": merge_train(dataclasses.asdict(saved.train), train),
-                                       "data": dataclasses.asdict(data)})
+            run = RunConfig.from_dict({
+                **saved.to_dict(), "out": str(given["out"]), "preset": preset,  # the folder resumed is the run's home
+                "task_config": {**saved.task_config, **layer.get("task", {}), **task_over},
+                "train": merge_train(dataclasses.asdict(saved.train), layer.get("train", {}), train),
+                "data": dataclasses.asdict(data)})
             _check_world(run.train.batch, world)
             return run, True, dry
     data = given.get("data", DataConfig.name)
@@ -205,6 +215,15 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
                            data_options=dict(given.get("data_option", [])))
     _check_world(run.train.batch, world)
     return run, resume, dry
+
+
+def preset_layer(task: str, preset: str) -> dict:
+    """PRESETS[preset] of the task module ({"task": {...}, "train": {...}})."""
+    from semsynth.train.tasks import task_module
+    presets = getattr(task_module(task), "PRESETS", {})
+    if preset not in presets:
+        raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
+    return presets[preset]
 
 
 def _check_world(batch: int, world: int) -> None:
@@ -223,10 +242,13 @@ def train_command(task: str, argv: list[str]) -> int:
     args = build_task_parser(task, module).parse_args(argv)
     given = {k: v for k, v in vars(args).items() if v is not UNSET}
     run, resume, dry = resolve_run(task, given)
+    overwrite = bool(given.get("overwrite", False))
+    if resume and overwrite:
+        raise ValueError("--resume continues the run in --out and --overwrite deletes it: choose one")
     if dry:
         from semsynth.train.engine import dry_run
         print(dry_run(run))
         return 0
     from semsynth.train.engine import run_training
-    run_training(run, resume=resume)
+    run_training(run, resume=resume, overwrite=overwrite)
     return 0

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from semsynth.io_atomic import atomic_write
 from semsynth.models.registry import arch_name, resolve
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
+atomic_write_bytes = atomic_write  # the name this module used before semsynth/io_atomic.py
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -26,22 +26,6 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
             model = model._orig_mod
         else:
             return model
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call write(tmp_path) and rename onto `path`: a crash leaves the old file or a stray temp file, never a
-    half-written `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def state_dict_for_saving(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -59,8 +43,8 @@ def save_pretrained(model: torch.nn.Module, folder, extra: dict | None = None) -
     folder.mkdir(parents=True, exist_ok=True)
     meta = {"arch": arch_name(model), "config": dataclasses.asdict(model.cfg), **(extra or {})}
     tensors = state_dict_for_saving(model)
-    atomic_write_bytes(folder / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": "pt"}))
-    atomic_write_bytes(folder / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+    atomic_write(folder / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": "pt"}))
+    atomic_write(folder / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
     return folder
 
 

@@ -86,9 +86,10 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)  # engine settings
     data: DataConfig = field(default_factory=DataConfig)     # data set settings
     out: str = "runs/run"                              # run directory
+    preset: str | None = None                          # the task preset resolved into it; None = not recorded
 
     def to_dict(self) -> dict:
-        return {"task": self.task, "task_config": _jsonable(self.task_config),
+        return {"task": self.task, "preset": self.preset, "task_config": _jsonable(self.task_config),
                 "train": _jsonable(dataclasses.asdict(self.train)), "data": _jsonable(dataclasses.asdict(self.data)),
                 "out": str(self.out)}
 
@@ -103,7 +104,8 @@ class RunConfig:
         task = d.get("task", cls.task)
         task_config = dict(d.get("task_config", {}))
         task_config_obj(task, task_config, where)  # rejects unknown task keys
-        return cls(task=task, task_config=task_config, train=train, data=data, out=str(d.get("out", cls.out)))
+        return cls(task=task, task_config=task_config, train=train, data=data, out=str(d.get("out", cls.out)),
+                   preset=d.get("preset"))
 
     @classmethod
     def from_json(cls, path) -> RunConfig:
@@ -177,16 +179,19 @@ def build_run_config(task: str, data: str = "synthetic-streets", root=None, size
     return RunConfig(task=task, task_config=_jsonable(task_cfg), train=train,
                      data=DataConfig(name=data, root=None if root is None else str(root), size=tuple(size),
                                      split=split, augment=augment, skip_corrupt=skip_corrupt,
-                                     options=dict(data_options or {})), out=str(out))
+                                     options=dict(data_options or {})), out=str(out), preset=preset)
 
 
 def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:
-    """Keys whose values differ in a way that resuming cannot honour."""
+    """Keys whose values differ in a way that resuming cannot honour, as "section.key: old -> new". The run folder
+    (`out`) may differ (a copied or moved run); so may the preset name of a config that did not record one."""
     a, b = saved.to_dict(), new.to_dict()
     for d in (a, b):
         for k in RESUMABLE_CHANGES:
             d["train"].pop(k)
         d.pop("out")
+        if saved.preset is None:
+            d.pop("preset")
     diffs = []
     for section in a:
         if isinstance(a[section], dict):

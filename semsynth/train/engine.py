@@ -23,8 +23,10 @@ from tqdm import tqdm
 
 from semsynth.data.base import CompactItems, SegmentationDataset, expand_items
 from semsynth.data.workers import init_worker
+from semsynth.io_atomic import atomic_write, atomic_write_text
 from semsynth.models.io import unwrap
 from semsynth.train import checkpoint as ckpt
+from semsynth.train import run_dir as run_folder
 from semsynth.train.config import RunConfig, config_differences, task_config_obj
 from semsynth.train.distributed import (DistInfo, all_gather_object, barrier, broadcast_flag, init_distributed,
                                         shutdown)
@@ -166,6 +168,14 @@ def cpu_threads(num_workers: int, local_processes: int) -> int:
     return max(1, cores // max(1, local_processes) - num_workers)
 
 
+def stats_step(line: str) -> float:
+    """The step of a stats.jsonl line; infinity for a torn or foreign line (so a resume drops it)."""
+    try:
+        return float(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
@@ -228,36 +238,47 @@ class Trainer:
         self.autocast = use_bf16(tc.precision, dev)
 
     # -- run directory --------------------------------------------------------------------------------------------
-    def prepare_run_dir(self, resume: bool) -> None:
+    def prepare_run_dir(self, resume: bool, overwrite: bool = False) -> None:
+        """Check the run folder against the mode (resume: same config; overwrite: anything; else: new or empty),
+        then write config.json. The folder is the run's home: a resumed copy or moved folder records its own
+        path as `out`, whatever the saved config.json said."""
         config_path = self.run_dir / "config.json"
+        if resume and overwrite:
+            raise ValueError(f"--resume continues the run in {self.run_dir} and --overwrite deletes it: choose one")
         if resume:
             if not config_path.is_file():
                 raise FileNotFoundError(f"cannot resume: {config_path} does not exist")
-            diffs = config_differences(RunConfig.from_json(config_path), self.run)
+            saved = RunConfig.from_json(config_path)
+            diffs = config_differences(saved, self.run)
             if diffs:
                 raise ValueError(f"cannot resume {self.run_dir} with a different config (only the run length, time "
                                  f"limit and worker count may change): " + "; ".join(diffs))
-        elif ckpt.list_checkpoints(self.run_dir):
-            raise ValueError(f"{self.run_dir} already holds checkpoints; pass --resume to continue that run or "
-                             f"choose another --out")
+            if self.info.is_main and Path(saved.out).resolve() != self.run_dir.resolve():
+                print(f"{config_path} names the run folder {saved.out}; this run's folder is {self.run_dir} "
+                      f"(copied or moved): writing there and recording it in config.json", file=sys.stderr)
+        elif not overwrite:
+            run_folder.check_fresh(self.run_dir)
         barrier(self.info)
         if self.info.is_main:
             if resume:
                 for path in ckpt.remove_stale(self.run_dir):
                     print(f"removed incomplete checkpoint {path}", file=sys.stderr)
+            if overwrite:
+                for path in run_folder.remove_outputs(self.run_dir):
+                    print(f"--overwrite: removed {path}", file=sys.stderr)
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            config_path.write_text(self.run.to_json())
+            atomic_write_text(config_path, self.run.to_json())
         barrier(self.info)
 
     def open_logs(self) -> None:
         """TensorBoard writer and stats.jsonl, both cut back to the current step (a resumed run rewrites the
-        steps after its checkpoint)."""
+        steps after its checkpoint; a line torn by a kill mid-append is dropped)."""
         if not self.info.is_main:
             return
         stats = self.run_dir / "stats.jsonl"
         if stats.is_file():
-            kept = [line for line in stats.read_text().splitlines() if json.loads(line)["step"] <= self.step]
-            stats.write_text("".join(line + "\n" for line in kept))
+            kept = [line for line in stats.read_text().splitlines() if stats_step(line) <= self.step]
+            atomic_write_text(stats, "".join(line + "\n" for line in kept))
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if self.step else None)
 
@@ -279,10 +300,31 @@ class Trainer:
         barrier(self.info)
 
     def restore(self) -> bool:
-        folder = ckpt.latest_checkpoint(self.run_dir)
-        if folder is None:
+        """Load the newest usable checkpoint; False when there is none. Corrupt ones (checkpoint.read_checkpoint)
+        are reported, skipped and renamed to <step>.corrupt, so nothing resumes from damaged or NaN weights and
+        nothing is deleted."""
+        folders = ckpt.list_checkpoints(self.run_dir)
+        if not folders:
             return False
-        state = ckpt.load_checkpoint(folder, self.raw)
+        folder, state, rejected = None, None, []
+        for candidate in reversed(folders):
+            try:
+                state = ckpt.load_checkpoint(candidate, self.raw)
+            except ckpt.CorruptCheckpoint as err:
+                rejected.append(f"{candidate.name}: {err}")
+                if self.info.is_main:
+                    print(f"warning: checkpoint {candidate} is unusable: {err}", file=sys.stderr)
+                continue
+            folder = candidate
+            break
+        if folder is None:
+            raise RuntimeError(f"cannot resume {self.run_dir}: none of its checkpoints is usable ("
+                               + "; ".join(rejected) + "); pass --overwrite to start the run again")
+        barrier(self.info)  # every rank has read its checkpoint before rank 0 renames the bad ones
+        if self.info.is_main and rejected:
+            aside = [ckpt.set_aside(bad) for bad in folders if int(bad.name) > int(folder.name)]
+            print(f"falling back to checkpoint {folder}, the newest usable one; the corrupt ones are kept as "
+                  + ", ".join(str(p) for p in aside), file=sys.stderr)
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.task.load_state_dict(state.get("task", {}))
@@ -304,6 +346,7 @@ class Trainer:
         return True
 
     def export(self) -> None:
+        """Write model/ through a temp folder: readers see the old export or the new one, never a mix."""
         final, tmp, old = self.run_dir / "model", self.run_dir / ".model-tmp", self.run_dir / ".model-old"
         for leftover in (tmp, old):  # from a crash during an earlier export
             if leftover.exists():
@@ -326,7 +369,8 @@ class Trainer:
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"task {self.task.name!r}: sample() must return uint8 [N, 3, H, W], got "
                              f"{images.dtype} {tuple(images.shape)}")
-        save_grid(images, self.run_dir / "samples" / f"{self.step:08d}.png", nrow=min(8, len(images)))
+        atomic_write(self.run_dir / "samples" / f"{self.step:08d}.png",
+                     lambda tmp: save_grid(images, tmp, nrow=min(8, len(images))))
 
     # -- one step -------------------------------------------------------------------------------------------------
     def run_phase(self, phase, batch) -> tuple[bool, dict[str, float]]:
@@ -404,9 +448,9 @@ class Trainer:
         self.writer.flush()
 
     # -- the loop -------------------------------------------------------------------------------------------------
-    def train(self, resume: bool) -> Path:
+    def train(self, resume: bool, overwrite: bool = False) -> Path:
         tc, info = self.tc, self.info
-        self.prepare_run_dir(resume)
+        self.prepare_run_dir(resume, overwrite)
         seed_everything(tc.seed + info.rank)
         if resume:
             self.restore()
@@ -465,13 +509,14 @@ class Trainer:
         return self.run_dir
 
 
-def run_training(run: RunConfig, resume: bool = False, dataset=None) -> Path:
-    """Train `run` (or continue it from its newest checkpoint with resume=True); returns the run directory.
+def run_training(run: RunConfig, resume: bool = False, dataset=None, overwrite: bool = False) -> Path:
+    """Train `run` (or continue it from its newest usable checkpoint with resume=True); returns the run directory.
+    A fresh run needs a new or empty run directory, or overwrite=True (which deletes the earlier run's outputs).
     `dataset` replaces the configured data set (tests, notebooks)."""
     check_world_size(run.train.batch, int(os.environ.get("WORLD_SIZE", "1")))
     built = build_task(run, dataset)  # a bad config or a missing data set fails here, before joining any group
     info = init_distributed(run.train.device)
     try:
-        return Trainer(run, info, built=built).train(resume)
+        return Trainer(run, info, built=built).train(resume, overwrite)
     finally:
         shutdown(info)

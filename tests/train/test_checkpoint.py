@@ -1,6 +1,7 @@
-"""Checkpoint folders and the resumable sampler, without the loop."""
+"""Checkpoint folders (writing, pruning, corruption checks) and the resumable sampler, without the loop."""
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from semsynth.train import checkpoint as ckpt
 from semsynth.train.sampler import DataPosition, ResumableSampler, endless_batches
@@ -74,3 +75,67 @@ def test_global_batches_do_not_depend_on_the_number_of_processes(n):
         one = global_batches(1, epoch, consumed)
         assert all(len(b) == batch for b in one)
         assert global_batches(2, epoch, consumed) == one == global_batches(4, epoch, consumed)
+
+
+def _nets():
+    torch.manual_seed(0)
+    return {"G": torch.nn.Linear(64, 64), "D": torch.nn.Linear(3, 2)}
+
+
+def _zero_bytes(path):
+    path.write_bytes(b"")
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_tensor_byte(path):
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01  # a low mantissa bit of the last weight: still a finite number, only the checksum sees it
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("file,damage,message", [
+    ("G.safetensors", _zero_bytes, "has 0 bytes"),
+    ("state.pt", _truncate, "truncated"),
+    ("G.safetensors", _flip_tensor_byte, "SHA-256 differs"),
+])
+def test_damaged_files_are_named(tmp_path, file, damage, message):
+    folder = ckpt.save_checkpoint(tmp_path, 5, _nets(), {"nimg": 20}, keep=3)
+    assert (folder / ckpt.MANIFEST_NAME).is_file()
+    ckpt.load_checkpoint(folder, _nets())
+    damage(folder / file)
+    with pytest.raises(ckpt.CorruptCheckpoint, match=message) as err:
+        ckpt.load_checkpoint(folder, _nets())
+    assert str(folder / file) in str(err.value)
+
+
+def test_nan_weights_and_nan_optimizer_state_are_rejected(tmp_path):
+    nets = _nets()
+    with torch.no_grad():
+        nets["G"].weight[3, 4] = float("nan")
+    folder = ckpt.save_checkpoint(tmp_path, 1, nets, {"nimg": 4}, keep=3)  # a valid manifest: the run wrote NaN
+    with pytest.raises(ckpt.CorruptCheckpoint, match=r"G\.safetensors: tensor weight holds NaN or Inf"):
+        ckpt.load_checkpoint(folder, _nets())
+    folder = ckpt.save_checkpoint(tmp_path, 2, _nets(), {"opt": {"exp_avg": torch.tensor([1.0, float("inf")])}},
+                                  keep=3)
+    with pytest.raises(ckpt.CorruptCheckpoint, match=r"state\.pt: opt\.exp_avg holds NaN or Inf"):
+        ckpt.load_checkpoint(folder, _nets())
+
+
+def test_checkpoints_without_a_manifest_still_load_and_are_checked_for_finiteness(tmp_path):
+    folder = ckpt.save_checkpoint(tmp_path, 1, _nets(), {"nimg": 4}, keep=3)
+    (folder / ckpt.MANIFEST_NAME).unlink()  # as written before manifests existed
+    fresh = _nets()
+    torch.nn.init.zeros_(fresh["G"].weight)
+    assert ckpt.load_checkpoint(folder, fresh)["nimg"] == 4
+    assert torch.equal(fresh["G"].weight, _nets()["G"].weight)
+    tensors = load_file(str(folder / "G.safetensors"))
+    tensors["bias"][0] = float("nan")
+    save_file(tensors, str(folder / "G.safetensors"))
+    with pytest.raises(ckpt.CorruptCheckpoint, match="NaN"):
+        ckpt.load_checkpoint(folder, _nets())
+    _truncate(folder / "D.safetensors")
+    with pytest.raises(ckpt.CorruptCheckpoint, match=r"D\.safetensors: unreadable"):
+        ckpt.load_checkpoint(folder, _nets())

@@ -1,5 +1,6 @@
 """`semsynth train`: options from the task's Config, --help with defaults, --dry-run, fail-fast errors."""
 import json
+import shutil
 
 import pytest
 
@@ -108,3 +109,50 @@ def test_data_options_and_skip_corrupt_reach_the_reader(tmp_path, capsys):
     assert "set by the sis task's config" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "layout", "--data-option", "no-equals-sign", "--dry-run"])
+
+
+def _snapshot(folder) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_resume_of_a_copied_run_folder_trains_the_copy(toy, tmp_path, capsys):
+    orig, copy = tmp_path / "runs" / "orig", tmp_path / "runs" / "copy"
+    assert main(["train", "toy", "--data", "toy", "--size", "16x32", "--steps", "2", "--batch", "2",
+                 "--checkpoint-every", "2", "--sample-every", "2", "--out", str(orig)]) == 0
+    shutil.copytree(orig, copy, symlinks=True)  # cp -a
+    before = _snapshot(orig)
+    capsys.readouterr()
+    assert main(["train", "toy", "--resume", "--steps", "4", "--out", str(copy)]) == 0
+    captured = capsys.readouterr()
+    assert f"names the run folder {orig}; this run's folder is {copy}" in captured.err
+    assert "from step 2" in captured.err and "step 4/4" in captured.out
+    assert [p.name for p in sorted((copy / "checkpoints").iterdir())] == ["00000002", "00000004"]
+    assert json.loads((copy / "config.json").read_text())["out"] == str(copy)
+    assert _snapshot(orig) == before, "resuming the copy must leave the original alone"
+
+
+def test_resume_with_another_preset_lists_what_it_changes(toy, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "toy", "--data", "toy", "--size", "16x32", "--steps", "2", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["preset"] == "tiny"
+    capsys.readouterr()
+    assert main(["train", "toy", "--resume", "--preset", "small", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    for change in ("preset: 'tiny' -> 'small'", "task_config.channels: 8 -> 16", "train.batch: 4 -> 8"):
+        assert change in err, change
+    assert main(["train", "toy", "--resume", "--preset", "tiny", "--steps", "3", "--out", str(out)]) == 0
+
+
+def test_fresh_run_into_a_used_folder_needs_overwrite(toy, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "toy", "--data", "toy", "--size", "16x32", "--steps", "2", "--out", str(out)]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert f"semsynth: error: run folder {out} is not empty" in err and "--resume" in err and "--overwrite" in err
+    assert main(base + ["--overwrite", "--seed", "3"]) == 0
+    assert f"--overwrite: removed {out / 'checkpoints'}" in capsys.readouterr().err
+    assert main(base + ["--overwrite", "--resume"]) == 2
+    assert "choose one" in capsys.readouterr().err

@@ -155,3 +155,101 @@ def test_layout_gan_resume_keeps_the_path_length_mean(tmp_path, capsys):
     split = load_all(tmp_path / "split" / "checkpoints" / "00000009")
     assert whole["state"]["task"]["pl_mean"] > 0
     assert_identical(whole, split)
+
+
+def _flip_last_weight_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0x04  # inside the last tensor: a different finite weight, only the checksum notices
+    path.write_bytes(bytes(data))
+
+
+def _nan_weights(path: Path) -> None:
+    """NaN weights saved by the run itself: the manifest matches them, only the finiteness check objects."""
+    from safetensors.torch import save_file
+    tensors = load_file(str(path))
+    tensors["fc.weight"][0, 0] = float("nan")
+    save_file(tensors, str(path))
+    manifest = json.loads((path.parent / ckpt.MANIFEST_NAME).read_text())
+    manifest["files"][path.name] = ckpt.file_record(path)
+    (path.parent / ckpt.MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("file,damage", [
+    ("G.safetensors", lambda p: p.write_bytes(b"")),
+    ("state.pt", lambda p: p.write_bytes(p.read_bytes()[:100])),
+    ("D.safetensors", _flip_last_weight_byte),
+    ("G.safetensors", _nan_weights),
+])
+def test_resume_skips_a_corrupt_newest_checkpoint(toy, tmp_path, capsys, file, damage):
+    out = run_training(toy_run(tmp_path / "run", 6))  # checkpoints 3 and 6
+    damage(out / "checkpoints" / "00000006" / file)
+    capsys.readouterr()
+    run_training(toy_run(out, 8), resume=True)
+    err = capsys.readouterr().err
+    bad = out / "checkpoints" / "00000006"
+    assert f"warning: checkpoint {bad} is unusable: {bad / file}" in err
+    assert f"falling back to checkpoint {out / 'checkpoints' / '00000003'}" in err and "from step 3" in err
+    assert (out / "checkpoints" / "00000006.corrupt" / file).is_file()  # kept for a look, not resumed from
+    assert [p.name for p in ckpt.list_checkpoints(out)] == ["00000003", "00000006", "00000008"]
+    assert all(torch.isfinite(t).all() for t in load_all(out / "checkpoints" / "00000008")["G"].values())
+
+
+def test_resume_without_a_usable_checkpoint_is_a_clear_error(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 6))
+    for folder in ckpt.list_checkpoints(out):
+        (folder / "G.safetensors").write_bytes(b"")
+    with pytest.raises(RuntimeError, match=r"cannot resume .*none of its checkpoints is usable \(00000006: .*"
+                                           r"G\.safetensors has 0 bytes.*00000003: "):
+        run_training(toy_run(out, 8), resume=True)
+
+
+def test_a_fresh_run_refuses_any_non_empty_folder_and_overwrite_clears_the_runs_outputs(toy, tmp_path, capsys):
+    only_config = tmp_path / "config-only"
+    only_config.mkdir()
+    (only_config / "config.json").write_text("{}")
+    only_samples = tmp_path / "samples-only" / "samples"
+    only_samples.mkdir(parents=True)
+    for folder in (only_config, only_samples.parent):
+        with pytest.raises(ValueError, match=rf"run folder {folder} is not empty .*--resume.*--overwrite"):
+            run_training(toy_run(folder, 2))
+    (tmp_path / "empty").mkdir()
+    assert ckpt.latest_checkpoint(run_training(toy_run(tmp_path / "empty", 2))).name == "00000002"
+
+    out = run_training(toy_run(tmp_path / "run", 6))
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    run_training(toy_run(out, 2, seed=5), overwrite=True)
+    err = capsys.readouterr().err
+    for name in ("checkpoints", "samples", "model", "stats.jsonl", "tb", "config.json"):
+        assert f"--overwrite: removed {out / name}" in err, name
+    assert "notes.txt" not in err and (out / "notes.txt").read_text() == "mine"
+    assert [p.name for p in ckpt.list_checkpoints(out)] == ["00000002"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["00000002.png"]
+    assert [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()] == [2]
+    assert json.loads((out / "config.json").read_text())["train"]["seed"] == 5
+    with pytest.raises(ValueError, match="choose one"):
+        run_training(toy_run(out, 4, seed=5), resume=True, overwrite=True)
+
+
+def test_a_full_disk_while_rewriting_config_json_leaves_the_old_one(toy, tmp_path, monkeypatch):
+    out = run_training(toy_run(tmp_path / "run", 2))
+    before = (out / "config.json").read_text()
+    real_write_text = Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run_training(toy_run(out, 4), resume=True)  # a new run length: config.json is rewritten
+    monkeypatch.undo()
+    assert (out / "config.json").read_text() == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp file left behind
+
+
+def test_resume_drops_a_stats_line_torn_by_a_kill(toy, tmp_path):
+    out = run_training(toy_run(tmp_path / "run", 3))
+    with open(out / "stats.jsonl", "a") as f:
+        f.write('{"step": 4, "kimg": 0.0')  # killed in the middle of an append
+    run_training(toy_run(out, 4), resume=True)
+    assert [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()] == [2, 3, 4]

@@ -115,6 +115,15 @@ def real_stats(source, extractor, key: dict | None, *, batch: int = 50, limit: i
     return FeatureStats.from_arrays(cached_real_stats(key, compute, cache_dir) if key is not None else compute())
 
 
+def check_inception(path=None) -> tuple[Path, str]:
+    """(weights file, SHA-256) after resolving and hash-checking the Inception weights, or the error saying what is
+    missing or wrong. Commands that train before they measure (`demo`, `compare --train`) call it first, so a
+    missing file is known in seconds, not after the training."""
+    from semsynth.metrics import inception
+
+    return inception.resolve_weights(path)
+
+
 # ------------------------------------------------------------------------------------------- KID and sample size
 def kid(real_feats, fake_feats, num_subsets: int = KID_SUBSETS, subset_size: int | None = None) -> dict:
     """{"kid_mean", "kid_std", "kid_subsets", "kid_subset_size"}; subset_size None = min(1000, n // 2)."""

@@ -230,3 +230,11 @@ def test_a_wrong_file_in_the_hub_cache_is_skipped_with_a_warning(tmp_path, monke
     monkeypatch.setenv("SEMSYNTH_INCEPTION", str(wrong))
     with pytest.raises(ValueError, match="SEMSYNTH_INCEPTION|not the standard"):
         inc.resolve_weights()
+
+
+def test_the_torch_requirement_has_a_weights_only_that_holds():
+    """Inception state dicts load with torch.load(weights_only=True), which torch < 2.6 lets a crafted file bypass
+    (CVE-2025-32434): the package must not allow those versions."""
+    import tomllib
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "torch>=2.6" in deps and "torchvision>=0.21" in deps

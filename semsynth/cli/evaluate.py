@@ -65,12 +65,14 @@ def _print_rows(rows: list[tuple[str, object]]) -> None:
 # ------------------------------------------------------------------------------------------- fid / kid
 def run_fid_kid(args) -> int:
     from semsynth.metrics import inception, protocol
-    from semsynth.metrics.fid import fid_from_stats, stats_of
     from semsynth.metrics.features import extract_features
+    from semsynth.metrics.fid import fid_from_stats, stats_of
 
     real, fingerprint = _open_real(args, mode="images")
     extractor = inception.load_inception(args.inception, device=args.device)
-    key = (lambda kind: protocol.real_key(kind, fingerprint, extractor)) if args.use_cache else (lambda kind: None)
+
+    def key(kind: str):
+        return protocol.real_key(kind, fingerprint, extractor) if args.use_cache else None
     opts = dict(batch=args.batch, limit=args.n, progress=True)
     result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
               "protocol": PROTOCOL}

@@ -24,7 +24,8 @@ GRID_N = 16  # samples per grid in the HTML report
 
 
 def real_set(data: str, root, split: str, size, n: int, seed: int):
-    """The first n (label, photo) pairs of a split at `size` -> (LongTensor [n, H, W], uint8 [n, 3, H, W])."""
+    """The first n (label, photo) pairs of a split at `size` -> (LongTensor [n, H, W], uint8 [n, 3, H, W], the
+    data set)."""
     dataset = load_dataset(data, root=root, split=split, size=size, mode="paired", seed=seed)
     if len(dataset) < n:
         raise ValueError(f"{data} {split} holds {len(dataset)} scenes, fewer than --n {n}")
@@ -33,7 +34,7 @@ def real_set(data: str, root, split: str, size, n: int, seed: int):
         item = dataset[i]
         labels.append(item["label"])
         photos.append(to_uint8(item["image"]))
-    return torch.stack(labels), torch.stack(photos), dataset.classes
+    return torch.stack(labels), torch.stack(photos), dataset
 
 
 def _resize_photos(photos: torch.Tensor, size) -> torch.Tensor:
@@ -44,45 +45,62 @@ def _resize_photos(photos: torch.Tensor, size) -> torch.Tensor:
 
 
 class FeatureBank:
-    """Inception features of each compared set, computed once each; None when the weights are missing."""
+    """Inception features of each compared set; the real sets' through the real-statistics cache. `extractor` is
+    None (and `skipped` says why) when FID/KID are off or the weights are missing."""
 
-    def __init__(self, inception, device, batch: int):
-        from semsynth.metrics.inception import InceptionWeightsNotFound, load_inception
+    def __init__(self, inception, device, batch: int, enabled: bool = True, cache_dir=None):
+        from semsynth.metrics import inception as inception_module
 
-        self.batch, self.device = batch, device
+        self.batch, self.device, self.cache_dir = batch, device, cache_dir
+        self.extractor, self.skipped = None, None
+        if not enabled:
+            self.skipped = "FID/KID not computed (--no-fid)"
+            return
         try:
-            self.extractor = load_inception(inception, device=device)
-            self.skipped = None
-        except InceptionWeightsNotFound as err:
+            self.extractor = inception_module.load_inception(inception, device=device)
+        except inception_module.InceptionWeightsNotFound as err:
             if inception is not None:  # a file the user named must exist; only the default search may come up empty
                 raise
-            self.extractor, self.skipped = None, str(err)
+            self.skipped = str(err)
+
+    def _batches(self, images: torch.Tensor):
+        return (images[i:i + self.batch] for i in range(0, len(images), self.batch))
 
     def __call__(self, images: torch.Tensor):
         from semsynth.metrics.features import extract_features
 
-        batches = (images[i:i + self.batch] for i in range(0, len(images), self.batch))
-        return extract_features(batches, self.extractor, device=self.device)
+        return extract_features(self._batches(images), self.extractor, device=self.device)
+
+    def real(self, kind: str, images: torch.Tensor, fingerprint: dict):
+        """Features of a real set, from the cache when this set (by `fingerprint`) was measured before."""
+        from semsynth.metrics.protocol import real_features, real_key
+
+        return real_features(self._batches(images), self.extractor, real_key(kind, fingerprint, self.extractor),
+                             device=self.device, cache_dir=self.cache_dir)
 
 
-def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images, kid_subset: int) -> dict:
+def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images) -> dict:
     from semsynth.metrics.fid import fid_from_features
-    from semsynth.metrics.kid import kid_from_features
+    from semsynth.metrics.protocol import kid
 
     row = {"name": name, "against": against, "fid": None, "kid_mean": None, "kid_std": None,
            "js_divergence": None, "miou": None}
     if bank.extractor is not None:
         fake_feats = bank(fake_images)
         row["fid"] = float(fid_from_features(real_feats, fake_feats))
-        row["kid_mean"], row["kid_std"] = (float(v) for v in kid_from_features(
-            real_feats, fake_feats, subset_size=kid_subset))
+        k = kid(real_feats, fake_feats)
+        row["kid_mean"], row["kid_std"] = float(k["kid_mean"]), float(k["kid_std"])
     return row
 
 
 def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *, root=None,
                 split: str = "val", seed: int = 0, truncation: float = 1.0, batch: int = 16, device="cpu",
-                inception=None, segmenter=None) -> dict:
-    """Compute every row, write report.{json,md,html} and sample grids into `out`, return the report dict."""
+                inception=None, segmenter=None, fid: bool = True, cache_dir=None,
+                trust_torchscript: bool = False, segmenter_sha256: str | None = None) -> dict:
+    """Compute every row, write report.{json,md,html} and sample grids into `out`, return the report dict.
+    fid False: no FID/KID (the report says so). cache_dir: real-statistics cache (None = the default)."""
+    from semsynth.metrics import protocol
+    from semsynth.metrics.kid import default_subset_size
     from semsynth.metrics.layout import class_shares, js_divergence
 
     out = Path(out)
@@ -95,12 +113,12 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     for s, p in zip(sis_runs, pipelines):
         if p.size != size:
             raise ValueError(f"SIS run {s} makes {p.size} photos, the first makes {size}: compare needs one size")
-    real_labels, real_photos, classes = real_set(data, root, split, size, n, seed)
+    real_labels, real_photos, dataset = real_set(data, root, split, size, n, seed)
+    classes = dataset.classes
     if classes.names != pipelines[0].classes.names:
         raise ValueError(f"data set {data!r} uses class set {classes.name!r}, the models use "
                          f"{pipelines[0].classes.name!r}")
-    bank = FeatureBank(inception, device, batch)
-    kid_subset = min(1000, n)
+    bank = FeatureBank(inception, device, batch, enabled=fid, cache_dir=cache_dir)
     grids = {}
 
     def grid(title: str, images: torch.Tensor, stem: str):
@@ -110,26 +128,33 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     real_colors = colorize_batch(real_labels, classes)
     grid("real layouts", real_colors, "real_layouts")
     grid("real photos", real_photos, "real_photos")
-    real_photo_feats = bank(real_photos) if bank.extractor is not None else None
-    real_layout_feats = bank(real_colors) if bank.extractor is not None else None
+    real_photo_feats = real_layout_feats = None
+    if bank.extractor is not None:
+        def fingerprint(side):
+            return protocol.dataset_fingerprint(dataset, data, root=root, split=split, size=size, seed=seed, limit=n,
+                                                side=side)
+        real_photo_feats = bank.real("features", real_photos, fingerprint("image"))  # the key `evaluate kid` uses
+        real_layout_feats = bank.real("layout-features", real_colors,
+                                      {**fingerprint("label"), **protocol.classes_fingerprint(classes)})
 
     rows = []
     # stage 1: layouts, generated once and shared by every two-stage row
     first = pipelines[0].generate(n, seed=seed, truncation=truncation, batch_size=batch)
     fake_labels, fake_colors = first.labels, first.colors
     grid("generated layouts", fake_colors, "generated_layouts")
-    row = _gan_row("generated layouts", "real layouts", bank, real_layout_feats, fake_colors, kid_subset)
+    row = _gan_row("generated layouts", "real layouts", bank, real_layout_feats, fake_colors)
     row["js_divergence"] = float(js_divergence(class_shares(real_labels, classes.num_classes, classes.ignore_index),
                                                class_shares(fake_labels, classes.num_classes, classes.ignore_index)))
     rows.append(row)
 
-    seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device)
+    seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device,
+                                          trust_torchscript=trust_torchscript, sha256=segmenter_sha256)
     for s, pipe in zip(sis_runs, pipelines):
         label = pipe.sis_generator.meta.get("mode", "sis")
         photos = first.photos[:, 0] if pipe is pipelines[0] else pipe.synthesize(
             fake_labels, seed=seed, batch_size=batch).photos[:, 0]
         grid(f"two-stage photos ({label})", photos, f"two_stage_{label}_{len(rows)}")
-        row = _gan_row(f"two-stage photos ({label} SIS)", "real photos", bank, real_photo_feats, photos, kid_subset)
+        row = _gan_row(f"two-stage photos ({label} SIS)", "real photos", bank, real_photo_feats, photos)
         if seg_model is not None:
             row["miou"] = _miou(seg_model, photos, fake_labels, classes, batch)
         rows.append(row)
@@ -140,16 +165,17 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         G = load_model(image_run, device, tasks=("image",))
         photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch=batch), size)
         grid("single-stage photos", photos, "single_stage")
-        rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos,
-                             kid_subset))
+        rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos))
 
+    warning = protocol.sample_size_warning(n, n) if bank.extractor is not None else None
     report = {
         "data": data, "split": split, "n": n, "seed": seed, "resolution": list(size), "truncation": truncation,
         "fid_protocol": ({"skipped": bank.skipped} if bank.extractor is None else
-                         {"weights_sha256": bank.extractor.weights_sha256, "kid_subsets": 100,
-                          "kid_subset_size": kid_subset}),
+                         {"weights_sha256": bank.extractor.weights_sha256, "kid_subsets": protocol.KID_SUBSETS,
+                          "kid_subset_size": default_subset_size(n, n)}),
         "segmenter": seg_info,
         "rows": rows,
+        "warnings": [warning] if warning else [],
     }
     write_report(report, out, grids)
     return report
@@ -165,10 +191,10 @@ def _miou(seg_model, photos_uint8, labels, classes, batch) -> float:
     return float(cm.compute()["miou"])
 
 
-def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device):
+def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device, **trust):
     if segmenter is None:
         return None, {"skipped": "no --segmenter given (train one with `semsynth train segmenter`)"}
     from semsynth.segment import load_segmenter
 
-    model = load_segmenter(segmenter, device=device)
+    model = load_segmenter(segmenter, device=device, **trust)
     return model, {"path": str(segmenter), "miou_real": _miou(model, real_photos, real_labels, classes, batch)}

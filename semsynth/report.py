@@ -45,6 +45,7 @@ def protocol_lines(report: dict) -> list[str]:
     else:
         lines.append(f"FID/KID: standard FID Inception-v3 (TF 2015-12-05), weights SHA-256 {fid['weights_sha256']}; "
                      f"KID: {fid['kid_subsets']} subsets of {fid['kid_subset_size']}.")
+    lines += [f"warning: {w}" for w in report.get("warnings", [])]
     seg = report.get("segmenter")
     if seg and seg.get("skipped"):
         lines.append(f"mIoU skipped: {seg['skipped']}")

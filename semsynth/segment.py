@@ -1,6 +1,7 @@
 """Run a trained segmenter on photos: the mIoU proxy of `semsynth evaluate miou`."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -9,10 +10,16 @@ import torch.nn.functional as F
 from semsynth.models.io import load_model
 
 
-def load_segmenter(path, device="cpu") -> torch.nn.Module:
+def load_segmenter(path, device="cpu", *, trust_torchscript: bool = False, sha256: str | None = None
+                   ) -> torch.nn.Module:
     """A segmenter from a semsynth model folder (`semsynth train segmenter` export), a run directory holding one
     in `RUN/model`, or a TorchScript file (`torch.jit.load`). Returned in eval mode; a folder model keeps its
-    `config.json` as `model.meta` (with the training "size")."""
+    `config.json` as `model.meta` (with the training "size").
+
+    A TorchScript file carries code that runs when it is loaded, so it loads only when the caller vouches for
+    it: `trust_torchscript=True`, or `sha256` = the file's expected SHA-256 (a mismatch is an error). Model
+    folders hold safetensors (data only) and need neither.
+    """
     path = Path(path)
     if path.is_dir():
         try:
@@ -20,12 +27,29 @@ def load_segmenter(path, device="cpu") -> torch.nn.Module:
         except FileNotFoundError as err:
             raise FileNotFoundError(f"{err}; train one with `semsynth train segmenter`") from None
     if path.is_file():
+        _check_torchscript_trust(path, trust_torchscript, sha256)
         try:
-            model = torch.jit.load(str(path), map_location=device)
+            with warnings.catch_warnings():  # torch 2.9+ flags torch.jit as deprecated
+                warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.load.*")
+                model = torch.jit.load(str(path), map_location=device)
         except RuntimeError as err:
             raise ValueError(f"{path}: not a TorchScript segmenter ({err})") from err
         return model.eval()
     raise FileNotFoundError(f"segmenter {path} does not exist")
+
+
+def _check_torchscript_trust(path: Path, trust: bool, sha256: str | None) -> None:
+    if sha256:
+        from semsynth.metrics.inception import sha256_of
+
+        found = sha256_of(path)
+        if found != sha256.strip().lower():
+            raise ValueError(f"segmenter {path}: SHA-256 {found} differs from the expected {sha256}; not loaded")
+        return
+    if not trust:
+        raise ValueError(f"segmenter {path} is a TorchScript file, which carries code that runs when loaded; load "
+                         "it only if you trust it: pass --trust-torchscript, or --segmenter-sha256 HEX with its "
+                         "expected SHA-256 (or use a model folder from `semsynth train segmenter`)")
 
 
 @torch.no_grad()

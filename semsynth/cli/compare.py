@@ -20,7 +20,15 @@ def register(sub) -> None:
                    help="SIS run directory or model folder; repeat for several stage-2 models (one row each)")
     p.add_argument("--image", help="single-stage image run directory or model folder")
     p.add_argument("--segmenter", help="segmenter run/model folder or TorchScript file for mIoU")
+    p.add_argument("--trust-torchscript", action="store_true",
+                   help="load a TorchScript --segmenter file: TorchScript files carry code that runs when loaded, "
+                        "so they load only with this flag or a matching --segmenter-sha256")
+    p.add_argument("--segmenter-sha256", metavar="HEX",
+                   help="load a TorchScript --segmenter only if its SHA-256 is HEX")
     p.add_argument("--inception", help="FID Inception weights file (default: see README 'FID weights')")
+    p.add_argument("--no-fid", dest="fid", action="store_false",
+                   help="skip FID/KID (without it, --train first checks the Inception weights and stops when "
+                        "they are missing or wrong, before any training)")
     p.add_argument("--n", type=int, default=500, help="samples per set")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated samples")
     p.add_argument("--truncation", type=float, default=1.0, help="truncation psi for the GANs")
@@ -46,8 +54,11 @@ def run(args) -> int:
 
     if args.train:
         from semsynth.data import parse_size
+        from semsynth.metrics.protocol import check_inception
         from semsynth.train.suite import train_suite
 
+        if args.fid:
+            check_inception(args.inception)  # minutes of training must not end in a missing or wrong weights file
         runs = train_suite(args.data, Path(args.out) / "runs", root=args.root, size=parse_size(args.size),
                            preset=args.preset, minutes=args.minutes, seed=args.seed, device=args.device,
                            use_vgg=args.use_vgg)
@@ -57,7 +68,8 @@ def run(args) -> int:
         raise ValueError("give --layout RUN and --sis RUN (or --train to train them first)")
     report = run_compare(args.data, args.layout, args.sis, args.image, args.n, args.out, root=args.root,
                          split=args.split, seed=args.seed, truncation=args.truncation, batch=args.batch,
-                         device=args.device, inception=args.inception, segmenter=args.segmenter)
+                         device=args.device, inception=args.inception, segmenter=args.segmenter, fid=args.fid,
+                         trust_torchscript=args.trust_torchscript, segmenter_sha256=args.segmenter_sha256)
     print(to_markdown(report))
     print(f"report: {args.out}/report.html")
     return 0

@@ -17,6 +17,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every run and of the samples")
     p.add_argument("--preset", default="tiny", choices=["tiny", "small", "paper"], help="model size preset")
     p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--no-fid", dest="fid", action="store_false",
+                   help="skip FID/KID (without it the Inception weights are checked first and a missing or wrong "
+                        "file stops the demo before any training)")
     p.set_defaults(func=run)
 
 
@@ -26,7 +29,7 @@ def run(args) -> int:
     from semsynth.report import to_markdown
 
     report = run_demo(args.out, minutes=args.minutes, size=parse_size(args.size) if args.size else None, n=args.n,
-                      seed=args.seed, device=args.device, preset=args.preset)
+                      seed=args.seed, device=args.device, preset=args.preset, fid=args.fid)
     print(to_markdown(report))
     print(f"[demo] report: {args.out}/report/report.html (also report.md, report.json and the sample grids)")
     return 0

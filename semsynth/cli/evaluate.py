@@ -1,14 +1,17 @@
 """`semsynth evaluate fid|kid|miou|layout`: thin commands over semsynth.metrics. Each prints a readable table
-and, with --json, writes plain numbers under self-explanatory keys."""
+and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set cache keys,
+cached real statistics, KID subsets, the small-sample warning) is semsynth.metrics.protocol, shared with
+`compare`."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
-PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
+from semsynth.metrics.protocol import PROTOCOL
 
 
 # ------------------------------------------------------------------------------------------- shared helpers
@@ -31,22 +34,19 @@ def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
 
 
-def _real_dataset(args, mode: str):
-    """(dataset, cache-key base) when --real names a data set, (None, None) when it is a folder."""
-    from semsynth.data import DATASETS, load_dataset, parse_size
+def _open_real(args, mode: str):
+    """(source, fingerprint) of --real (a folder or a data-set name), see semsynth.metrics.protocol.open_real."""
+    from semsynth.data import parse_size
+    from semsynth.metrics.protocol import open_real
 
-    if Path(args.real).is_dir():
-        return None, None
-    if args.real not in DATASETS:
-        raise ValueError(f"--real {args.real!r} is neither a folder nor a data set; data sets: {sorted(DATASETS)}")
-    if args.size is None:
-        raise ValueError(f"--real {args.real} is a data set: give the resolution to read it at with --size HxW")
-    size = parse_size(args.size)
-    dataset = load_dataset(args.real, root=args.root, split=args.split, size=size, mode=mode, seed=args.seed)
-    n = len(dataset) if args.n is None else min(args.n, len(dataset))
-    key = {"data": args.real, "root": str(Path(args.root).resolve()) if args.root else None, "split": args.split,
-           "size": list(size), "n": n, "seed": args.seed}
-    return dataset, key
+    return open_real(args.real, root=args.root, split=args.split, size=parse_size(args.size) if args.size else None,
+                     seed=args.seed, limit=args.n, mode=mode)
+
+
+def _warn(result: dict, message: str | None) -> None:
+    if message:
+        print(f"warning: {message}", file=sys.stderr)
+        result.setdefault("warnings", []).append(message)
 
 
 def _write_json(path: str | None, result: dict) -> None:
@@ -64,42 +64,34 @@ def _print_rows(rows: list[tuple[str, object]]) -> None:
 
 # ------------------------------------------------------------------------------------------- fid / kid
 def run_fid_kid(args) -> int:
-    from semsynth.metrics.cache import cached_real_stats
-    from semsynth.metrics.features import FeatureStats, extract_features
+    from semsynth.metrics import inception, protocol
+    from semsynth.metrics.features import extract_features
     from semsynth.metrics.fid import fid_from_stats, stats_of
-    from semsynth.metrics.inception import load_inception
-    from semsynth.metrics.kid import kid_from_features
 
-    dataset, key = _real_dataset(args, mode="images")
-    extractor = load_inception(args.inception, device=args.device)
-    real = dataset if dataset is not None else args.real
+    real, fingerprint = _open_real(args, mode="images")
+    extractor = inception.load_inception(args.inception, device=args.device)
+
+    def key(kind: str):
+        return protocol.real_key(kind, fingerprint, extractor) if args.use_cache else None
     opts = dict(batch=args.batch, limit=args.n, progress=True)
-    use_cache = key is not None and args.use_cache
     result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
               "protocol": PROTOCOL}
     if args.metric == "fid":
-        def real_stats():
-            return stats_of(real, extractor, **opts).to_arrays()
-        arrays = cached_real_stats({"kind": "fid-stats", **key, "weights_sha256": extractor.weights_sha256},
-                                   real_stats, args.cache_dir) if use_cache else real_stats()
-        stats_real = FeatureStats.from_arrays(arrays)
+        stats_real = protocol.real_stats(real, extractor, key("fid-stats"), cache_dir=args.cache_dir, **opts)
         stats_fake = stats_of(args.fake, extractor, **opts)
         result.update(fid=fid_from_stats(stats_real, stats_fake), n_real=stats_real.count, n_fake=stats_fake.count)
         rows = [("FID", result["fid"])]
     else:
-        def real_features():
-            return {"features": extract_features(real, extractor, **opts)}
-        arrays = cached_real_stats({"kind": "kid-features", **key, "weights_sha256": extractor.weights_sha256},
-                                   real_features, args.cache_dir) if use_cache else real_features()
-        fake = extract_features(args.fake, extractor, **opts)
-        subset = min(args.kid_subset_size, len(arrays["features"]), len(fake))
-        mean, std = kid_from_features(arrays["features"], fake, num_subsets=args.kid_subsets, subset_size=subset)
-        result.update(kid_mean=mean, kid_std=std, kid_subsets=args.kid_subsets, kid_subset_size=subset,
-                      n_real=len(arrays["features"]), n_fake=len(fake))
-        rows = [("KID mean", mean), ("KID std", std), ("KID subsets", f"{args.kid_subsets} x {subset}")]
+        real_feats = protocol.real_features(real, extractor, key("features"), cache_dir=args.cache_dir, **opts)
+        fake_feats = extract_features(args.fake, extractor, **opts)
+        result.update(protocol.kid(real_feats, fake_feats, args.kid_subsets, args.kid_subset_size),
+                      n_real=len(real_feats), n_fake=len(fake_feats))
+        rows = [("KID mean", result["kid_mean"]), ("KID std", result["kid_std"]),
+                ("KID subsets", f"{result['kid_subsets']} x {result['kid_subset_size']}")]
     rows += [("real images", result["n_real"]), ("fake images", result["n_fake"]),
              ("Inception SHA-256", extractor.weights_sha256[:16] + "...")]
     _print_rows(rows)
+    _warn(result, protocol.sample_size_warning(result["n_real"], result["n_fake"]))
     _write_json(args.json, result)
     return 0
 
@@ -119,30 +111,17 @@ def _classes_from(spec: str | None, model):
     raise ValueError("the segmenter does not say its classes; give --classes NAME (or a class-set JSON file)")
 
 
-def _matched_pairs(images_dir: str, labels_dir: str) -> list[tuple[Path, Path]]:
-    from semsynth.metrics.images import list_images, list_labels
-
-    images = {p.stem: p for p in list_images(images_dir)}
-    labels = {p.stem: p for p in list_labels(labels_dir)}
-    missing_label = sorted(set(images) - set(labels))
-    missing_image = sorted(set(labels) - set(images))
-    if missing_label or missing_image:
-        raise ValueError(f"images ({images_dir}) and labels ({labels_dir}) must match by file stem; "
-                         f"without label: {missing_label[:5]}, without image: {missing_image[:5]}")
-    return [(images[s], labels[s]) for s in sorted(images)]
-
-
 def run_miou(args) -> int:
     from semsynth.data.labels import from_uint8
-    from semsynth.metrics.images import read_label, read_rgb
+    from semsynth.metrics.images import matched_image_label_pairs, read_label, read_rgb
     from semsynth.metrics.miou import ConfusionMatrix
     from semsynth.segment import load_segmenter, segment  # written by the segmenter task; imported on use
 
-    model = load_segmenter(args.segmenter)
+    model = load_segmenter(args.segmenter, trust_torchscript=args.trust_torchscript, sha256=args.segmenter_sha256)
     if isinstance(model, torch.nn.Module):
         model = model.to(args.device).eval()
     classes = _classes_from(args.classes, model)
-    pairs = _matched_pairs(args.images, args.labels)[: args.n]
+    pairs = matched_image_label_pairs(args.images, args.labels)[: args.n]
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     for start in range(0, len(pairs), args.batch):
         images, labels = [], []
@@ -179,28 +158,25 @@ def run_miou(args) -> int:
 # ------------------------------------------------------------------------------------------- layout
 def run_layout(args) -> int:
     from semsynth.classes import class_set_from_json, get_class_set
-    from semsynth.metrics.cache import cached_real_stats
-    from semsynth.metrics.features import FeatureStats
+    from semsynth.metrics import inception, protocol
     from semsynth.metrics.fid import fid_from_stats, stats_of
-    from semsynth.metrics.images import dataset_label_batches, label_folder_batches
-    from semsynth.metrics.inception import load_inception
+    from semsynth.metrics.images import as_label_batches
     from semsynth.metrics.layout import (class_histogram, class_proportions, colorized_batches,
                                          format_share_table, fsd, js_divergence, share_table)
 
-    dataset, key = _real_dataset(args, mode="labels")
+    real, fingerprint = _open_real(args, mode="labels")
     if args.classes:
         classes = class_set_from_json(args.classes) if args.classes.endswith(".json") else get_class_set(args.classes)
-    elif dataset is not None:
-        classes = dataset.classes
+    elif not isinstance(real, str):
+        classes = real.classes
     else:
         raise ValueError("--real is a folder: give the class set of its id maps with --classes NAME")
 
     def real_labels():
-        return dataset_label_batches(dataset, args.batch, args.n) if dataset is not None \
-            else label_folder_batches(args.real, args.batch, args.n)
+        return as_label_batches(real, args.batch, args.n)
 
     def fake_labels():
-        return label_folder_batches(args.fake, args.batch, args.n)
+        return as_label_batches(args.fake, args.batch, args.n)
 
     c, ignore = classes.num_classes, classes.ignore_index
     real_hist, fake_hist = class_histogram(real_labels(), c, ignore), class_histogram(fake_labels(), c, ignore)
@@ -212,20 +188,20 @@ def run_layout(args) -> int:
               "fsd": fsd(class_proportions(real_labels(), c, ignore), class_proportions(fake_labels(), c, ignore))}
     summary = [("JS divergence (bits)", result["js_divergence"]), ("FSD", result["fsd"])]
     try:
-        extractor = load_inception(args.inception, device=args.device)
+        extractor = inception.load_inception(args.inception, device=args.device)
     except (FileNotFoundError, ValueError) as err:
         reason = str(err).splitlines()[0]
         result.update(layout_fid=None, layout_fid_skipped=reason)
         summary.append(("layout FID", f"skipped: {reason}"))
     else:
-        def real_stats():
-            return stats_of(colorized_batches(real_labels(), classes), extractor, args.batch).to_arrays()
-        arrays = cached_real_stats({"kind": "layout-fid-stats", **key, "weights_sha256": extractor.weights_sha256},
-                                   real_stats, args.cache_dir) if key is not None and args.use_cache else real_stats()
+        key = protocol.real_key("layout-fid-stats", {**fingerprint, **protocol.classes_fingerprint(classes)},
+                                extractor) if args.use_cache else None
+        real_stats = protocol.real_stats(colorized_batches(real_labels(), classes), extractor, key, batch=args.batch,
+                                         cache_dir=args.cache_dir)
         fake_stats = stats_of(colorized_batches(fake_labels(), classes), extractor, args.batch)
-        result.update(layout_fid=fid_from_stats(FeatureStats.from_arrays(arrays), fake_stats),
-                      inception_sha256=extractor.weights_sha256)
+        result.update(layout_fid=fid_from_stats(real_stats, fake_stats), inception_sha256=extractor.weights_sha256)
         summary.append(("layout FID", result["layout_fid"]))
+        _warn(result, protocol.sample_size_warning(real_stats.count, fake_stats.count))
     _print_rows(summary)
     _write_json(args.json, result)
     return 0
@@ -243,13 +219,19 @@ def register(subparsers) -> None:
         _add_common(p, folder_or_data)
         if name == "kid":
             p.add_argument("--kid-subsets", type=int, default=100, help="number of random subsets")
-            p.add_argument("--kid-subset-size", type=int, default=1000,
-                           help="features per subset (clipped to the smaller set)")
+            p.add_argument("--kid-subset-size", type=int, default=None,
+                           help="features per subset (None = min(1000, n // 2), n the smaller set; a larger value "
+                                "is clipped to the smaller set)")
         p.set_defaults(func=run_fid_kid)
 
     p = sub.add_parser("miou", help="mIoU of a segmenter on images vs id-PNG labels",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--segmenter", required=True, help="segmenter run dir, model folder or TorchScript file")
+    p.add_argument("--trust-torchscript", action="store_true",
+                   help="load a TorchScript --segmenter file: TorchScript files carry code that runs when loaded, "
+                        "so they load only with this flag or a matching --segmenter-sha256")
+    p.add_argument("--segmenter-sha256", default=None, metavar="HEX",
+                   help="load a TorchScript --segmenter file only if its SHA-256 is HEX")
     p.add_argument("--images", required=True, help="folder of photos (PNG/JPEG)")
     p.add_argument("--labels", required=True, help="folder of id PNGs, matched to the photos by file stem")
     p.add_argument("--classes", default=None, help="class-set name or JSON (None = the segmenter's own)")

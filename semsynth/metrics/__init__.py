@@ -1,6 +1,7 @@
 """Evaluation: FID/KID with the standard FID Inception, mIoU, layout metrics. One job per module:
 inception (weights + extractor), resize (TF1 bilinear), features (streaming stats), fid, kid, miou, layout,
-images (folders/data sets -> uint8 batches), cache (real-set statistics on disk)."""
+images (folders/data sets -> uint8 batches), cache (real-set statistics on disk), protocol (the FID/KID protocol
+shared by `evaluate` and `compare`: cache keys, cached real statistics, KID subsets, small-n warning)."""
 from semsynth.metrics.cache import cached_real_stats
 from semsynth.metrics.features import FeatureStats, extract_features
 from semsynth.metrics.fid import fid_between, fid_from_features, fid_from_stats, frechet_distance

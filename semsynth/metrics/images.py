@@ -127,3 +127,22 @@ def label_folder_batches(folder: str | Path, batch: int = 50, limit: int | None 
 def dataset_label_batches(dataset, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
     """LongTensor [B, H, W] batches of the "label" entries of a semsynth data set."""
     return _batches_of(_dataset_entries(dataset, "label", "labels", limit), batch)
+
+
+def as_label_batches(source, batch: int = 50, limit: int | None = None) -> Iterator[torch.Tensor]:
+    """LongTensor [B, H, W] batches from a folder of id PNGs or a semsynth data set (mode "labels")."""
+    if isinstance(source, (str, Path)):
+        return label_folder_batches(source, batch, limit)
+    return dataset_label_batches(source, batch, limit)
+
+
+def matched_image_label_pairs(images_dir: str | Path, labels_dir: str | Path) -> list[tuple[Path, Path]]:
+    """(photo, id PNG) pairs matched by file stem, sorted by stem; every photo needs its label and back."""
+    images = {p.stem: p for p in list_images(images_dir)}
+    labels = {p.stem: p for p in list_labels(labels_dir)}
+    missing_label = sorted(set(images) - set(labels))
+    missing_image = sorted(set(labels) - set(images))
+    if missing_label or missing_image:
+        raise ValueError(f"images ({images_dir}) and labels ({labels_dir}) must match by file stem; "
+                         f"without label: {missing_label[:5]}, without image: {missing_image[:5]}")
+    return [(images[s], labels[s]) for s in sorted(images)]

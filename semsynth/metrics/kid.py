@@ -4,6 +4,11 @@ with the polynomial kernel k(x, y) = (gamma x.y + coef0)^degree (gamma = 1/d by 
 `np.random.RandomState(seed)` in the same order, so the same features give the same subsets and numbers.
 Arithmetic is float64 (torch-fidelity uses the features' dtype, float32 for its extractor; the difference is
 rounding, about 1e-5 relative on typical sets).
+
+Subset size: `default_subset_size` = min(1000, n // 2) for n samples in the smaller set (at least 2). This
+differs from torch-fidelity 0.4.0, which uses a fixed kid_subset_size of 1000 and refuses sets smaller than
+that: below 2000 samples we halve instead, because subsets as large as the set are all the same set, and
+"KID ± std" would then show a std of 0 by construction. From 2000 samples on both rules give 1000.
 """
 from __future__ import annotations
 
@@ -15,6 +20,13 @@ import torch
 from semsynth.metrics.features import extract_features
 
 DEFAULT_SEED = 2020  # torch-fidelity's rng_seed
+MAX_SUBSET_SIZE = 1000  # torch-fidelity's kid_subset_size
+
+
+def default_subset_size(n1: int, n2: int) -> int:
+    """min(1000, n // 2) features per subset, n the smaller set: half the set leaves real randomness between
+    subsets (with the whole set every subset is the same and the std is 0). At least 2 (the MMD needs pairs)."""
+    return max(2, min(MAX_SUBSET_SIZE, min(n1, n2) // 2))
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
@@ -41,13 +53,13 @@ def _as_array(features) -> np.ndarray:
     return f
 
 
-def kid_from_features(features1, features2, num_subsets: int = 100, subset_size: int = 1000, degree: int = 3,
+def kid_from_features(features1, features2, num_subsets: int = 100, subset_size: int | None = None, degree: int = 3,
                       gamma: float | None = None, coef0: float = 1.0, seed: int = DEFAULT_SEED
                       ) -> tuple[float, float]:
     """(mean, std) of the unbiased polynomial-kernel MMD^2 over random subsets.
 
-    subset_size larger than the smaller set is clipped to it with a warning (the number then depends on N);
-    fewer than 2 features in a set is an error.
+    subset_size: None = `default_subset_size` (min(1000, n // 2)); a given size larger than the smaller set is
+    clipped to it with a warning (the number then depends on N). Fewer than 2 features in a set is an error.
     """
     f1, f2 = _as_array(features1), _as_array(features2)
     if f1.shape[1] != f2.shape[1]:
@@ -57,6 +69,8 @@ def kid_from_features(features1, features2, num_subsets: int = 100, subset_size:
         raise ValueError(f"KID needs at least 2 samples per set, got {n1} and {n2}")
     if num_subsets < 1:
         raise ValueError(f"num_subsets must be >= 1, got {num_subsets}")
+    if subset_size is None:
+        subset_size = default_subset_size(n1, n2)
     if subset_size > min(n1, n2):
         warnings.warn(f"KID subset size {subset_size} is larger than the sets ({n1}, {n2}); using "
                       f"{min(n1, n2)}: the value is comparable only with runs of the same subset size", stacklevel=2)

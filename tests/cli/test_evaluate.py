@@ -1,6 +1,7 @@
 """`semsynth evaluate ...` in-process, with tiny stand-ins for Inception and the segmenter (the real Inception
 path is tested in tests/metrics/test_inception.py; one slow end-to-end run here uses it when installed)."""
 import json
+import os
 import sys
 import types
 
@@ -24,6 +25,13 @@ class ColourStats(torch.nn.Module):
     def forward(self, images):
         x = images.float() / 255
         return torch.cat([x.mean((2, 3)), x.std((2, 3)), x.amax((1, 2, 3))[:, None], x.amin((1, 2, 3))[:, None]], 1)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Real statistics go to this test's own cache, never to ~/.cache."""
+    monkeypatch.setenv("SEMSYNTH_CACHE", str(tmp_path / "semsynth-cache"))
+    return tmp_path / "semsynth-cache" / "real-stats"
 
 
 @pytest.fixture
@@ -62,8 +70,8 @@ def test_fid_and_kid_on_folders_match_the_python_api(tmp_path, stand_in, capsys)
     assert main(["evaluate", "kid", "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"),
                  "--kid-subsets", "10", "--json", str(tmp_path / "kid.json")]) == 0
     out = json.loads((tmp_path / "kid.json").read_text())
-    mean, std = kid_from_features(stand_in(real), stand_in(fake), num_subsets=10, subset_size=10)
-    assert out["kid_subset_size"] == 10  # clipped to the smaller set
+    mean, std = kid_from_features(stand_in(real), stand_in(fake), num_subsets=10, subset_size=5)
+    assert out["kid_subset_size"] == 5  # min(1000, n // 2), n the smaller set
     assert (out["kid_mean"], out["kid_std"]) == (pytest.approx(mean, rel=1e-9), pytest.approx(std, rel=1e-9))
 
 
@@ -126,7 +134,7 @@ def fake_segment_module(monkeypatch):
     class Model(torch.nn.Module):
         meta = {"task": "segmenter", "classes": class_set_to_dict(cs), "size": [8, 12]}
 
-    mod.load_segmenter = lambda path: Model()
+    mod.load_segmenter = lambda path, **trust: Model()
     mod.segment = lambda model, images, batch=8: cs.quantize(
         ((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1))[0].long()  # nearest palette colour
     monkeypatch.setitem(sys.modules, "semsynth.segment", mod)
@@ -198,3 +206,97 @@ def test_fid_end_to_end_with_the_standard_weights(tmp_path):
     expected = fid_from_features(extractor(real), extractor(fake))
     print("FID (standard weights, 3 vs 3 images)", value, expected)
     assert value == pytest.approx(expected, rel=1e-5) and value > 1
+
+
+class CountingColourStats(ColourStats):
+    """ColourStats that counts the images it has seen (to tell a cache hit from a recomputation)."""
+    seen = 0
+
+    def forward(self, images):
+        CountingColourStats.seen += len(images)
+        return super().forward(images)
+
+
+@pytest.fixture
+def counting_stand_in(monkeypatch):
+    monkeypatch.setattr(inc, "load_inception", lambda path=None, device="cpu", sha256=None: CountingColourStats())
+    CountingColourStats.seen = 0
+    return CountingColourStats
+
+
+def _replace_same_name(path, seed):
+    """New content under the same name, with an mtime that surely differs from the old one."""
+    old = path.stat()
+    a = np.random.default_rng(seed).integers(100, 256, (16, 24, 3)).astype(np.uint8)
+    Image.fromarray(a).save(path)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns + 10**9))
+
+
+def test_real_folder_statistics_are_cached_and_replaced_files_recompute(tmp_path, counting_stand_in,
+                                                                       private_cache):
+    _photos(tmp_path / "real", 6, 0)
+    _photos(tmp_path / "fake", 5, 1)
+    for metric in ("fid", "kid"):
+        args = ["evaluate", metric, "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake")]
+        values = []
+        for run in range(3):
+            if run == 2:
+                _replace_same_name(tmp_path / "real" / "003.png", seed=10 if metric == "fid" else 11)
+            counting_stand_in.seen = 0
+            assert main(args + ["--json", str(tmp_path / "out.json")]) == 0
+            values.append(json.loads((tmp_path / "out.json").read_text())[f"{metric}_mean" if metric == "kid"
+                                                                          else metric])
+            assert counting_stand_in.seen == (5 if run == 1 else 11), (metric, run)  # run 1: real set cached
+        assert values[0] == values[1] != values[2], metric
+    assert len(list(private_cache.glob("*.npz"))) == 4  # fid + kid, before and after the replacement
+
+
+def test_a_named_data_set_that_reads_files_recomputes_when_a_file_changes(tmp_path, counting_stand_in):
+    root = tmp_path / "set"
+    classes = [{"name": n, "color": c} for n, c in (("a", [0, 0, 0]), ("b", [255, 255, 255]))]
+    root.mkdir()
+    (root / "classes.json").write_text(json.dumps({"name": "two", "classes": classes, "ignore_index": 255}))
+    _photos(root / "images", 4, 3)
+    _ids(root / "labels", torch.zeros(4, 16, 24, dtype=torch.long))
+    _photos(tmp_path / "fake", 4, 4)
+    args = ["evaluate", "fid", "--real", "folder", "--root", str(root), "--size", "16x24", "--fake",
+            str(tmp_path / "fake"), "--json", str(tmp_path / "out.json")]
+    values = []
+    for run in range(3):
+        if run == 2:
+            _replace_same_name(root / "images" / "001.png", seed=20)
+        counting_stand_in.seen = 0
+        assert main(args) == 0
+        values.append(json.loads((tmp_path / "out.json").read_text())["fid"])
+        assert counting_stand_in.seen == (4 if run == 1 else 8), run
+    assert values[0] == values[1] != values[2]
+
+
+def test_small_sets_warn_in_the_output_and_the_json(tmp_path, stand_in, capsys):
+    _photos(tmp_path / "real", 6, 0)
+    _photos(tmp_path / "fake", 5, 1)
+    assert main(["evaluate", "fid", "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"),
+                 "--json", str(tmp_path / "f.json")]) == 0
+    (warning,) = json.loads((tmp_path / "f.json").read_text())["warnings"]
+    assert "2048" in warning and f"warning: {warning}" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit is deprecated in torch 2.9+
+def test_a_torchscript_segmenter_loads_only_when_trusted(tmp_path, capsys):
+    """TorchScript carries code: `evaluate miou` loads it only with --trust-torchscript or a matching
+    --segmenter-sha256."""
+    net = torch.jit.script(torch.nn.Conv2d(3, 19, 1))
+    net.save(str(tmp_path / "seg.pt"))
+    _photos(tmp_path / "img", 2, 0)
+    _ids(tmp_path / "lab", torch.zeros(2, 16, 24, dtype=torch.long))
+    args = ["evaluate", "miou", "--segmenter", str(tmp_path / "seg.pt"), "--images", str(tmp_path / "img"),
+            "--labels", str(tmp_path / "lab"), "--classes", "cityscapes"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "seg.pt") in err
+    assert "--trust-torchscript" in err and "--segmenter-sha256" in err
+    assert main(args + ["--segmenter-sha256", "0" * 64]) == 2
+    assert "differs from the expected" in capsys.readouterr().err
+    assert main(args + ["--trust-torchscript"]) == 0
+    assert main(args + ["--segmenter-sha256", inc.sha256_of(tmp_path / "seg.pt")]) == 0
+    assert "mIoU" in capsys.readouterr().out

@@ -126,3 +126,14 @@ def test_all_reduce_sums_statistics_over_a_process_group(tmp_path):
     assert reduced.count == 40
     np.testing.assert_array_equal(reduced.sum_outer, ref.sum_outer)
     np.testing.assert_array_equal(reduced.sum, ref.sum)
+
+
+def test_kid_default_subsets_leave_randomness_for_small_sets():
+    # 50 vs 50: subsets of the whole set are all the same set (std 0 by construction); the default takes 25
+    from semsynth.metrics.kid import default_subset_size
+    a, b = _features(14, 50), _features(15, 50, shift=0.2)
+    mean, std = kid_from_features(a, b, num_subsets=20)
+    _, whole_std = kid_from_features(a, b, num_subsets=20, subset_size=50)
+    print(f"KID 50 vs 50: default subsets {mean:.5f} ± {std:.5f}, whole-set subsets ± {whole_std:.1e}")
+    assert std > 1e-3 * abs(mean) and whole_std < 1e-12
+    assert [default_subset_size(n, 5000) for n in (3, 4, 50, 1999, 2000, 50000)] == [2, 2, 25, 999, 1000, 1000]

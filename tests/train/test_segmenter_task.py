@@ -86,7 +86,7 @@ def test_torchscript_segmenter(data, tmp_path):
     net = task.nets["S"].eval()
     images = torch.stack([data[i]["image"] for i in range(2)])
     torch.jit.trace(net, images).save(str(tmp_path / "seg.pt"))
-    model = load_segmenter(tmp_path / "seg.pt")
+    model = load_segmenter(tmp_path / "seg.pt", trust_torchscript=True)
     assert torch.equal(segment(model, images), net(images).argmax(1))
 
 
@@ -99,7 +99,7 @@ def test_load_and_segment_errors(data, tmp_path):
         load_segmenter(tmp_path / "empty")
     (tmp_path / "junk.pt").write_bytes(b"not torchscript")
     with pytest.raises(ValueError, match="not a TorchScript"):
-        load_segmenter(tmp_path / "junk.pt")
+        load_segmenter(tmp_path / "junk.pt", trust_torchscript=True)
     net = segmenter.build(tiny_cfg(), data).nets["S"]
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         segment(net, torch.full((1, 3, 32, 64), 200.0))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from semsynth.cli.options import DATA_OPTION_HELP, data_option
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
-                                   merge_train)
+                                   merge_train, task_config_obj)
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
@@ -134,7 +134,9 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
                         help="--out holds an earlier run: delete its config, checkpoints, samples, logs and exported "
                              "model, then start afresh (default: False)")
     common.add_argument("--dry-run", default=UNSET, action="store_true",
-                        help="build the data set and nets, print the config and parameter counts, exit "
+                        help="print the config and each network's parameter count, then exit; reads no "
+                             "training data (data sets on disk count only their class set, so --root may be "
+                             "missing) and no weights, then names any weight file the run needs and lacks "
                              "(default: False)")
     engine = p.add_argument_group("engine (TrainConfig)")
     comments = field_comments(TrainConfig)
@@ -246,8 +248,10 @@ def train_command(task: str, argv: list[str]) -> int:
     if resume and overwrite:
         raise ValueError("--resume continues the run in --out and --overwrite deletes it: choose one")
     if dry:
-        from semsynth.train.engine import dry_run
-        print(dry_run(run))
+        from semsynth.train.dry_run import dry_run
+        from semsynth.train.engine import check_files
+        print(dry_run(run), flush=True)
+        check_files(task_module(run.task), task_config_obj(run.task, run.task_config))  # the run would need them
         return 0
     from semsynth.train.engine import run_training
     run_training(run, resume=resume, overwrite=overwrite)

@@ -162,20 +162,38 @@ def merge_train(*layers: dict) -> dict:
     return merged
 
 
+def preset_layers(preset: dict, module, task_overrides: dict, where: str) -> list[dict]:
+    """[the preset, then its variants that match]: `preset["variants"][field][value]` applies when the task Config's
+    `field` resolves to `value` (command line > preset > default). One preset name then fits every --mode / --arch,
+    e.g. the DCGAN's published latent is 100 where StyleGAN2's is 512."""
+    _check_keys(preset, {"task", "train", "variants"}, where)
+    defaults = {f.name: f.default for f in dataclasses.fields(module.Config)}
+    resolved = {**defaults, **preset.get("task", {}), **task_overrides}
+    layers = [preset]
+    for name, by_value in preset.get("variants", {}).items():
+        _check_keys({name: None}, set(defaults), f"{where}: variants")
+        variant = by_value.get(resolved[name], {})
+        _check_keys(variant, {"task", "train"}, f"{where}: variants[{name!r}][{resolved[name]!r}]")
+        layers.append(variant)
+    return layers
+
+
 def build_run_config(task: str, data: str = "synthetic-streets", root=None, size=(128, 256), preset: str = "tiny",
                      task_overrides: dict | None = None, train_overrides: dict | None = None,
                      out="runs/run", split: str = "train", augment: bool = False, skip_corrupt: bool = False,
                      data_options: dict | None = None) -> RunConfig:
-    """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module, then the overrides."""
+    """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module (with its matching
+    variants, see `preset_layers`), then the overrides."""
     from semsynth.train.tasks import task_module
     module = task_module(task)
     presets = getattr(module, "PRESETS", {})
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
-    layer = presets[preset]
-    _check_keys(layer, {"task", "train"}, f"PRESETS[{preset!r}] of {module.__name__}")
-    task_cfg = dataclasses.asdict(task_config_obj(task, {**layer.get("task", {}), **(task_overrides or {})}))
-    train = _dataclass_from_dict(TrainConfig, merge_train(layer.get("train", {}), train_overrides or {}), "train")
+    layers = preset_layers(presets[preset], module, task_overrides or {}, f"PRESETS[{preset!r}] of {module.__name__}")
+    task_layer = {k: v for layer in layers for k, v in layer.get("task", {}).items()}
+    task_cfg = dataclasses.asdict(task_config_obj(task, {**task_layer, **(task_overrides or {})}))
+    train = _dataclass_from_dict(TrainConfig, merge_train(*[layer.get("train", {}) for layer in layers],
+                                                          train_overrides or {}), "train")
     return RunConfig(task=task, task_config=_jsonable(task_cfg), train=train,
                      data=DataConfig(name=data, root=None if root is None else str(root), size=tuple(size),
                                      split=split, augment=augment, skip_corrupt=skip_corrupt,

@@ -36,26 +36,43 @@ from semsynth.train.tasks import task_module
 
 
 # -- building -----------------------------------------------------------------------------------------------------
+def reader_options(run: RunConfig, module, cfg) -> dict:
+    """The data options of `run` plus those the task's config sets (e.g. instance edges); a clash is an error."""
+    options = module.data_options(cfg) if hasattr(module, "data_options") else {}
+    clash = sorted(set(options) & set(run.data.options))
+    if clash:
+        raise ValueError(f"data option(s) {clash} are set by the {run.task} task's config; set them there")
+    return {**run.data.options, **options}
+
+
 def build_dataset(run: RunConfig, module, cfg):
     from semsynth.data import load_dataset
     d = run.data
-    options = module.data_options(cfg) if hasattr(module, "data_options") else {}  # e.g. instance edges
-    clash = sorted(set(options) & set(d.options))
-    if clash:
-        raise ValueError(f"data option(s) {clash} are set by the {run.task} task's config; set them there")
     return load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=module.data_mode(cfg),
-                        seed=run.train.seed, augment=d.augment, skip_corrupt=d.skip_corrupt, **d.options, **options)
+                        seed=run.train.seed, augment=d.augment, skip_corrupt=d.skip_corrupt,
+                        **reader_options(run, module, cfg))
 
 
-def build_task(run: RunConfig, dataset=None):
-    """(task module, task Config, dataset, Task) with the nets on the CPU; raises before any work on a bad config."""
+def check_files(module, cfg) -> None:
+    """The task's local files (e.g. VGG-19 weights) exist; FileNotFoundError naming the one missing otherwise."""
+    if hasattr(module, "check_files"):
+        module.check_files(cfg)
+
+
+def build_task(run: RunConfig, dataset=None, files: bool = True, device=None):
+    """(task module, task Config, dataset, Task) with the nets on the CPU (or on `device`, e.g. "meta" for a dry
+    run); raises before any work on a bad config. The task's files are checked first (files=True), so a missing
+    weight file stops the run before the data set is read."""
     module = task_module(run.task)
     cfg = task_config_obj(run.task, run.task_config)
+    if files:
+        check_files(module, cfg)
     dataset = build_dataset(run, module, cfg) if dataset is None else dataset
     if hasattr(module, "validate"):
         module.validate(cfg, dataset)
     torch.manual_seed(run.train.seed)  # same initial weights on every rank and every rerun
-    task = module.build(cfg, dataset)
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        task = module.build(cfg, dataset)
     check_task(task)
     return module, cfg, dataset, task
 
@@ -85,16 +102,6 @@ def parameter_table(nets: dict[str, torch.nn.Module]) -> str:
     lines += [f"{name:<{width}}  {total:>12,}  {trainable:>12,}" for name, total, trainable in rows]
     lines.append(f"{'total':<{width}}  {sum(r[1] for r in rows):>12,}  {sum(r[2] for r in rows):>12,}")
     return "\n".join(lines)
-
-
-def dry_run(run: RunConfig, dataset=None) -> str:
-    """Build the data set and the nets; return the resolved config JSON and the parameter table."""
-    _, _, dataset, task = build_task(run, dataset)
-    nets = dict(task.nets)
-    if task.ema_source is not None:
-        nets["G_ema"] = copy.deepcopy(task.nets[task.ema_source]).requires_grad_(False)  # as training makes it
-    return f"{run.to_json()}\n\ndata set: {run.data.name}, {len(dataset)} items of {tuple(run.data.size)}\n" \
-           f"{parameter_table(nets)}"
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_validate_rejects_impossible_setups(data, monkeypatch, tmp_path):
     monkeypatch.delenv("SEMSYNTH_VGG19", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="--no-use-vgg"):
-        sis.validate(dataclasses.replace(TINY, use_vgg=True), data)
+        sis.check_files(dataclasses.replace(TINY, use_vgg=True))  # before the data set is built (engine)
 
 
 def test_validate_catches_size_mismatch_and_foreign_ids():

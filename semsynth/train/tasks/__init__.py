@@ -4,11 +4,16 @@ A task module defines:
     Config                      frozen dataclass of the task's hyper-parameters (flat: str/int/float/bool/tuple
                                 fields, each with a default and a trailing comment)
     PRESETS: dict[str, dict]    "tiny" | "small" | "paper" -> {"task": {field: value}, "train": {field: value}}
-                                overrides of Config and of the engine's TrainConfig (batch, total_kimg, ...)
+                                overrides of Config and of the engine's TrainConfig (batch, total_kimg, ...);
+                                optional "variants": {field: {value: {"task": .., "train": ..}}} apply on top
+                                when Config.field resolves to value (e.g. per --mode or --arch)
     data_mode(cfg) -> str       which data-set mode it reads: paired | unpaired | labels | images
     build(cfg, dataset) -> Task the Task (semsynth/train/task.py) with its nets built on the CPU; sizes and
                                 class counts come from `dataset` (dataset.size, dataset.classes), never from cfg
     validate(cfg, dataset)      optional: raise ValueError for an impossible config before any work
+    check_files(cfg)            optional: raise FileNotFoundError for a missing local file (e.g. weights), naming
+                                it and where to put it; runs before the data set is built, and after a dry run's
+                                parameter table
     data_options(cfg) -> dict   optional: extra reader options (e.g. {"use_instance_edges": True})
 """
 from __future__ import annotations

@@ -56,10 +56,12 @@ PRESETS: dict[str, dict] = {
     "small": {"task": dict(z_dim=256, w_dim=256, mapping_layers=4, channel_base=8192, channel_max=256, ngf=32,
                            ndf=32, r1_gamma=1.0),
               "train": dict(batch=16, total_kimg=2000, ema_halflife_kimg=5.0)},
-    # stylegan2-ada 'paper256' widths with 8 mapping layers; DCGAN at the published 64 widths
+    # stylegan2-ada 'paper256' widths with 8 mapping layers; DCGAN at the published nz 100 and 64 widths
+    # (reference.md Stage 1 §2, §5)
     "paper": {"task": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512, ngf=64,
                            ndf=64, r1_gamma=1.0),
-              "train": dict(batch=16, total_kimg=25000, ema_halflife_kimg=10.0)},
+              "train": dict(batch=16, total_kimg=25000, ema_halflife_kimg=10.0),
+              "variants": {"arch": {"dcgan": {"task": dict(z_dim=100)}}}},
 }
 
 

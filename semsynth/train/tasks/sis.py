@@ -78,9 +78,15 @@ PRESETS: dict[str, dict] = {
              "train": {"batch": 4, "total_kimg": 2}},
     "small": {"task": {"ngf": 16, "spade_hidden": 64, "ndf": 32, "encoder_size": 64},
               "train": {"batch": 8, "total_kimg": 200}},
-    # SPADE Cityscapes (reference.md §1.6-1.8): 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching
+    # SPADE Cityscapes (reference.md §1.6-1.8): 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching.
+    # unpaired: USIS Cityscapes (reference.md Stage 2 §4): the OASIS G (5 upsamplings), the OASIS U-Net D as S
+    # (base 128, max 512), the SWAGAN wavelet D at its published widths, Adam (0, 0.999), batch 8
     "paper": {"task": {"ngf": 64, "ndf": 64, "num_upsampling_layers": "more", "norm": "syncbatch"},
-              "train": {"batch": 16, "total_kimg": 595}},
+              "train": {"batch": 16, "total_kimg": 595},
+              "variants": {"mode": {"unpaired": {
+                  "task": {"num_upsampling_layers": "normal", "z_dim": 64, "seg_channels": 128,
+                           "wavelet_channels": 512, "lr_g": 1e-4, "lr_s": 4e-4, "lr_d": 2e-3, "beta2": 0.999},
+                  "train": {"batch": 8}}}}},
 }
 
 
@@ -140,7 +146,12 @@ def validate(cfg: Config, dataset) -> None:
         check_unpaired(cfg, dataset)
         return
     check_generator_config(generator_config(cfg, dataset))
-    if cfg.use_vgg:
+
+
+def check_files(cfg: Config) -> None:
+    """FileNotFoundError naming the VGG-19 weight file and where to put it, when the paired VGG loss has none.
+    The engine calls this before it builds the data set, so a run without the file stops in its first second."""
+    if cfg.mode == "paired" and cfg.use_vgg:
         from semsynth.losses.perceptual import find_vgg19_weights
         find_vgg19_weights(cfg.vgg_weights)
 
@@ -180,10 +191,8 @@ class PairedSIS(Task):
             use_spectral_norm=cfg.use_spectral_norm))
         if cfg.use_vae:
             self.nets["E"] = ConvEncoder(ConvEncoderConfig(ndf=cfg.ngf, z_dim=cfg.z_dim, input_size=cfg.encoder_size))
-        self.vgg = None
-        if cfg.use_vgg:
-            from semsynth.losses.perceptual import VGGLoss
-            self.vgg = VGGLoss(cfg.vgg_weights)  # frozen; kept out of self.nets (no optimizer, no checkpoint)
+        self.vgg = None  # frozen VGGLoss, read from its file at the first G loss; not in self.nets (no optimizer,
+                         # no checkpoint), and a dry run never reads the file
 
     # -- contract ----------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -223,7 +232,10 @@ class PairedSIS(Task):
             terms = {"G/adv": adv}
             if self.cfg.lambda_feat:
                 terms["G/feat"] = self.cfg.lambda_feat * feature_matching(out_fake, out_real)
-            if self.vgg is not None:
+            if self.cfg.use_vgg:
+                if self.vgg is None:
+                    from semsynth.losses.perceptual import VGGLoss
+                    self.vgg = VGGLoss(self.cfg.vgg_weights)
                 self.vgg.to(fake.device)
                 terms["G/vgg"] = self.cfg.lambda_vgg * self.vgg(fake.float(), real.float())
             if kld is not None:

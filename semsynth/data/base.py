@@ -14,6 +14,7 @@ from semsynth.data.labels import from_uint8
 from semsynth.data.transforms import paired_transform
 
 MODES = ("paired", "unpaired", "labels", "images")
+ASPECT_WARN_FACTOR = 2.0  # a file whose aspect ratio is this much off the target size's loses most of it to the crop
 
 
 class CorruptFileError(ValueError):
@@ -109,6 +110,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.augment = augment          # random crop + horizontal flip (same on label and photo)
         self.skip_corrupt = skip_corrupt  # corrupt files: False = raise, True = warn, count and use the next scene
         self.skipped: list[str] = []
+        self.aspect_warned = False      # the off-aspect warning is given once per data set
         self.epoch = 0                  # mixed into augmentation randomness; the engine calls set_epoch
 
     def set_epoch(self, epoch: int) -> None:
@@ -130,6 +132,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         return self.load_label(index), self.load_image(index)
+
+    def scene_source(self, index: int) -> str:
+        """How messages name scene `index`: readers of files name the file."""
+        return f"scene {self.scene_name(index)!r}"
 
     def load_extras(self, index: int) -> dict[str, np.ndarray]:
         """Optional integer maps [H, W] of scene `index` (same size as its label) that follow the label's geometry:
@@ -195,6 +201,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         if self.mode == "paired" and label.shape[:2] != image.shape[:2]:
             raise ValueError(f"scene {name!r}: label {label.shape[:2]} and photo {image.shape[:2]} sizes differ")
         label_shape = label.shape[:2] if label is not None else None
+        self._warn_off_aspect(i, label_shape or image.shape[:2])
         rng = self._rng(index)
         if self.mode == "unpaired":  # independent geometry: the two come from different scenes
             label, _ = paired_transform(label, None, self.size, rng, flip=self.augment)
@@ -216,6 +223,18 @@ class SegmentationDataset(torch.utils.data.Dataset):
             image = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
             item["image"] = image if compact else from_uint8(image)
         return item
+
+
+    def _warn_off_aspect(self, index: int, hw: tuple[int, int]) -> None:
+        if self.aspect_warned:
+            return
+        (h, w), (th, tw) = hw, self.size
+        factor = max((w / h) / (tw / th), (tw / th) / (w / h))
+        if factor > ASPECT_WARN_FACTOR:
+            self.aspect_warned = True
+            warnings.warn(f"{self.scene_source(index)} is {h}x{w} (HxW), its aspect ratio {factor:.1f} times off the "
+                          f"size {th}x{tw}: it is resized to cover that size and cropped, so most of it is cut away "
+                          "(warned once per data set)", stacklevel=3)
 
 
 class CompactItems(torch.utils.data.Dataset):

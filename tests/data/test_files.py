@@ -110,3 +110,27 @@ def test_a_file_that_is_no_image_names_the_file(tmp_path):
         with pytest.raises(CorruptFileError, match="cannot decode") as err:
             read_image(path, mode)
         assert str(path) in str(err.value)
+
+
+def test_a_thin_image_warns_once_naming_the_file(tmp_path):
+    fake = make_folder(tmp_path)
+    thin = {}
+    for stem in fake.stems[:2]:  # two thin scenes: 2x800 against a 32x64 target, 200 times off
+        Image.fromarray(np.zeros((2, 800), np.uint8), "L").save(fake.labels[stem])
+        Image.fromarray(np.zeros((2, 800, 3), np.uint8), "RGB").save(fake.images[stem])
+        thin[stem] = fake.labels[stem]
+    ds = rc.load("folder", fake, size=(32, 64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(len(ds)):
+            assert ds[k]["label"].shape == (32, 64)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert str(thin[fake.stems[0]]) in messages[0] and "2x800" in messages[0] and "cut away" in messages[0]
+
+
+def test_a_moderately_off_aspect_image_does_not_warn(tmp_path):
+    fake = make_folder(tmp_path)  # 48x96 files
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rc.load("folder", fake, size=(64, 64))[0]  # 2x off: cropped, but not worth a warning

@@ -5,13 +5,16 @@ Data readers map their raw on-disk ids into it with `ClassSet.to_train_ids`.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
 IGNORE_INDEX = 255
+MAX_CLASSES = 255  # label maps are 8-bit ids (uint8 arrays, 8-bit PNGs): train ids 0..254, and ignore needs a value
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,19 @@ class ClassSet:
                                                 # empty dict = raw ids already are train ids
 
     def __post_init__(self):
-        colors = np.asarray(self.colors, dtype=np.uint8)
+        where = f"class set {self.name!r}"
+        if not 1 <= len(self.names) <= MAX_CLASSES:
+            raise ValueError(f"{where}: has {len(self.names):,} classes; 1..{MAX_CLASSES} are supported (label maps "
+                             f"are 8-bit ids: classes 0..{MAX_CLASSES - 1} and an ignore id)")
+        if not _is_int(self.ignore_index) or not len(self.names) <= self.ignore_index <= 255:
+            raise ValueError(f"{where}: ignore_index must be an integer in {len(self.names)}..255 (8-bit, and not "
+                             f"one of the class ids 0..{len(self.names) - 1}), got {self.ignore_index!r}")
+        colors = np.asarray(self.colors)
         if colors.shape != (len(self.names), 3):
-            raise ValueError(f"class set {self.name!r}: colors must be [C={len(self.names)}, 3], got {colors.shape}")
-        object.__setattr__(self, "colors", colors)
+            raise ValueError(f"{where}: colors must be [C={len(self.names)}, 3], got {colors.shape}")
+        if colors.dtype != np.uint8 and (colors.dtype.kind not in "iu" or colors.min() < 0 or colors.max() > 255):
+            raise ValueError(f"{where}: colour values must be integers 0..255, found {colors.min()}..{colors.max()}")
+        object.__setattr__(self, "colors", colors.astype(np.uint8))
 
     @property
     def num_classes(self) -> int:
@@ -183,24 +195,60 @@ def get_class_set(name: str) -> ClassSet:
     return CLASS_SETS[key]()
 
 
-def class_set_from_json(path) -> ClassSet:
-    """A class set for the plain folder format: JSON {"name": ..., "classes": [{"name": .., "color": [r,g,b]}, ..],
-    optional "ignore_index"}. Ids in the label PNGs are the list positions."""
-    import json
-    from pathlib import Path
+CLASSES_JSON = '{"name": str, "classes": [{"name": str, "color": [r, g, b]}, ...], "ignore_index": int}'
 
+
+def class_set_from_json(path) -> ClassSet:
+    """A class set for the plain folder format (CLASSES_JSON; "color" and "ignore_index" are optional). Ids in the
+    label PNGs are the list positions; an entry may say so with "id", which must then equal its position.
+    Every problem is a ValueError naming the file."""
     path = Path(path)
     try:
         spec = json.loads(path.read_text())
-        classes = spec["classes"]
-        names = tuple(str(c["name"]) for c in classes)
-        colors = np.array([c.get("color") or generated_palette(len(classes))[i] for i, c in enumerate(classes)],
-                          np.uint8)
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: expected JSON {{\"classes\": [{{\"name\": str, \"color\": [r, g, b]}}, ...]}}: {err}"
-                         ) from err
-    return ClassSet(name=str(spec.get("name", path.parent.name)), names=names, colors=colors,
-                    ignore_index=int(spec.get("ignore_index", IGNORE_INDEX)))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read the class list ({err}); expected JSON {CLASSES_JSON}") from err
+    try:
+        return _class_set_from_spec(spec, default_name=path.parent.name)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def _class_set_from_spec(spec, default_name: str) -> ClassSet:
+    """Checks that cost O(number of classes), the count first: a huge list fails before any per-class work."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("classes"), list) or not spec["classes"]:
+        raise ValueError(f"needs a non-empty \"classes\" list; expected JSON {CLASSES_JSON}")
+    classes = spec["classes"]
+    if len(classes) > MAX_CLASSES:
+        raise ValueError(f"lists {len(classes):,} classes; at most {MAX_CLASSES} are supported (label maps are 8-bit "
+                         f"ids: classes 0..{MAX_CLASSES - 1} and an ignore id)")
+    names, colors, uncoloured = [], np.zeros((len(classes), 3), np.uint8), []
+    for i, entry in enumerate(classes):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f"class {i} must be {{\"name\": str, \"color\": [r, g, b]}}, got {entry!r:.80}")
+        names.append(entry["name"])
+        if "id" in entry and not (_is_int(entry["id"]) and entry["id"] == i):
+            raise ValueError(f"class {entry['name']!r} says \"id\": {entry['id']!r} but is entry {i} of the list; "
+                             "ids are list positions, so reorder the list or drop the \"id\" keys")
+        color = entry.get("color")
+        if color is None:
+            uncoloured.append(i)
+        elif isinstance(color, list) and len(color) == 3 and all(_is_int(v) and 0 <= v <= 255 for v in color):
+            colors[i] = color
+        else:
+            raise ValueError(f"class {entry['name']!r}: color must be [r, g, b] with integers 0..255, got {color!r}")
+    if uncoloured:
+        colors[uncoloured] = generated_palette(len(classes))[uncoloured]  # one palette for all: O(C)
+    ignore = spec.get("ignore_index", IGNORE_INDEX)
+    if _is_int(ignore) and 0 <= ignore < len(classes):
+        raise ValueError(f"ignore_index {ignore} is the id of class {names[ignore]!r}; give it a value of its own, "
+                         f"{len(classes)}..255")
+    if not _is_int(ignore) or not len(classes) <= ignore <= 255:
+        raise ValueError(f"ignore_index must be an integer in {len(classes)}..255 (ids are 8-bit), got {ignore!r}")
+    return ClassSet(name=str(spec.get("name", default_name)), names=tuple(names), colors=colors, ignore_index=ignore)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def class_set_to_dict(cs: ClassSet) -> dict:
@@ -210,6 +258,6 @@ def class_set_to_dict(cs: ClassSet) -> dict:
 
 
 def class_set_from_dict(d: dict) -> ClassSet:
-    return ClassSet(name=d["name"], names=tuple(d["names"]), colors=np.array(d["colors"], np.uint8),
+    return ClassSet(name=d["name"], names=tuple(d["names"]), colors=np.asarray(d["colors"]),
                     ignore_index=int(d.get("ignore_index", IGNORE_INDEX)),
                     ignore_color=tuple(d.get("ignore_color", (0, 0, 0))))

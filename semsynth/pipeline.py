@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from semsynth.classes import ClassSet, class_set_from_dict
-from semsynth.data.base import read_image
+from semsynth.data.base import GREY16, open_image, read_image
 from semsynth.data.labels import from_uint8, make_segmap, to_uint8
 from semsynth.generate_layouts import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
@@ -151,8 +150,8 @@ class Pipeline:
         maps, fars = [], []
         for path in label_maps:
             path = Path(path)
-            with Image.open(path) as im:
-                is_id_map = im.mode in ("L", "I", "I;16")  # grey = ids; RGB/palette = colour-coded
+            with open_image(path) as im:  # a missing file, a non-image or a bomb: an error naming the file
+                is_id_map = im.mode in ("L", "I", *GREY16)  # grey = ids; RGB/palette = colour-coded
             if is_id_map:
                 ids, far = read_image(path, "L"), 0.0
             else:

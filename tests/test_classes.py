@@ -1,8 +1,12 @@
+import json
+import time
+
 import numpy as np
 import pytest
 import torch
 
-from semsynth.classes import IGNORE_INDEX, class_set_from_json, get_class_set
+from semsynth import classes as classes_module
+from semsynth.classes import IGNORE_INDEX, MAX_CLASSES, class_set_from_dict, class_set_from_json, get_class_set
 
 
 def test_cityscapes_raw_ids_map_to_19_train_ids():
@@ -53,3 +57,62 @@ def test_class_set_from_json(tmp_path):
     spec.write_text("{}")
     with pytest.raises(ValueError, match="classes"):
         class_set_from_json(spec)
+
+
+def _spec(tmp_path, spec):
+    path = tmp_path / "classes.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"classes": [{"name": "a", "color": [1, 2, 300]}]}, r"color must be \[r, g, b\] with integers 0..255"),
+    ({"classes": [{"name": "a", "color": [-1, 2, 3]}]}, r"integers 0..255"),
+    ({"classes": [{"name": "a", "color": [1, 2]}]}, r"color must be \[r, g, b\]"),
+    ({"classes": [{"name": "a"}, {"name": "b"}], "ignore_index": 1}, "ignore_index 1 is the id of class 'b'"),
+    ({"classes": [{"name": "a"}], "ignore_index": 256}, r"ignore_index must be an integer in 1..255"),
+    ({"classes": [{"name": "a", "id": 0}, {"name": "b", "id": 2}]}, "class 'b' says \"id\": 2 but is entry 1"),
+    ({"classes": [{"name": "a", "id": 1}, {"name": "b", "id": 0}]}, "class 'a' says \"id\": 1 but is entry 0"),
+    ({"classes": []}, "non-empty \"classes\" list"),
+    ({"classes": ["a", "b"]}, "class 0 must be"),
+])
+def test_bad_class_lists_name_the_file(tmp_path, spec, message):
+    path = _spec(tmp_path, spec)
+    with pytest.raises(ValueError, match=message) as err:
+        class_set_from_json(path)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+def test_id_keys_that_match_the_list_order_are_accepted(tmp_path):
+    cs = class_set_from_json(_spec(tmp_path, {"classes": [{"name": "a", "id": 0}, {"name": "b", "id": 1}],
+                                               "ignore_index": 2}))
+    assert cs.names == ("a", "b") and cs.ignore_index == 2
+
+
+def test_too_many_classes_fail_fast_naming_the_limit(tmp_path):
+    path = _spec(tmp_path, {"classes": [{"name": f"c{i}"} for i in range(100_000)]})
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=f"100,000 classes; at most {MAX_CLASSES}") as err:
+        class_set_from_json(path)
+    assert time.perf_counter() - start < 1.0 and str(path) in str(err.value)
+    names = [{"name": f"c{i}"} for i in range(MAX_CLASSES)]
+    assert class_set_from_json(_spec(tmp_path, {"classes": names})).num_classes == MAX_CLASSES
+
+
+def test_colourless_classes_share_one_generated_palette(tmp_path, monkeypatch):
+    """The palette for classes without a colour is built once (O(C)), not once per class (O(C^2))."""
+    calls = []
+    real = classes_module.generated_palette
+    monkeypatch.setattr(classes_module, "generated_palette", lambda n, seed=0: calls.append(n) or real(n, seed))
+    cs = class_set_from_json(_spec(tmp_path, {"classes": [{"name": f"c{i}"} for i in range(200)]}))
+    assert calls == [200]
+    np.testing.assert_array_equal(cs.colors, real(200))
+    start = time.perf_counter()
+    assert real(100_000).shape == (100_000, 3) and time.perf_counter() - start < 1.0
+
+
+def test_class_sets_from_model_configs_are_checked_too():
+    with pytest.raises(ValueError, match="ignore_index must be an integer in 2..255"):
+        class_set_from_dict({"name": "m", "names": ["a", "b"], "colors": [[1, 2, 3], [4, 5, 6]], "ignore_index": 1})
+    with pytest.raises(ValueError, match="colour values must be integers 0..255"):
+        class_set_from_dict({"name": "m", "names": ["a"], "colors": [[1, 2, 999]]})

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
+
+from semsynth.cli.options import finite_float, positive_int
 
 
 def register(sub) -> None:
@@ -19,25 +20,27 @@ def register(sub) -> None:
     p.add_argument("--layouts", nargs="+", help="id PNGs or colour-coded PNGs to synthesize photos for")
     p.add_argument("--style", nargs="+", help="photo(s) whose look the photos take: one for all layouts or one "
                    "per layout (SIS models trained with --use-vae)")
-    p.add_argument("--n", type=int, default=16, help="number of layouts to generate")
-    p.add_argument("--variants", type=int, default=1, help="photo variants (noise draws) per layout")
+    p.add_argument("--n", type=positive_int, default=16, help="number of layouts to generate")
+    p.add_argument("--variants", type=positive_int, default=1, help="photo variants (noise draws) per layout")
     p.add_argument("--seed", type=int, default=0, help="sample i uses seed + i")
-    p.add_argument("--truncation", type=float, default=1.0, help="truncation psi of the layout generator")
-    p.add_argument("--batch", type=int, default=16, help="batch size")
+    p.add_argument("--truncation", type=finite_float, default=1.0, help="truncation psi of the layout generator")
+    p.add_argument("--batch", type=positive_int, default=16, help="batch size")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder; one that holds an earlier run's outputs is refused")
+    p.add_argument("--overwrite", action="store_true", help="first delete the earlier outputs in --out (only files "
+                                                             "named like this command's outputs)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from semsynth.cli.outputs import prepare_output_folder
     from semsynth.pipeline import Pipeline
     from semsynth.visualize import save_grid, save_label_png, save_png
 
     if (args.layout is None) == (args.layouts is None):
         raise ValueError("give exactly one of --layout RUN (generate layouts) or --layouts PNG... (your own)")
+    out = prepare_output_folder(args.out, overwrite=args.overwrite)
     pipe = Pipeline.from_pretrained(args.layout, args.sis, device=args.device)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     total = args.n if args.layouts is None else len(args.layouts)
     if args.style is not None and len(args.style) not in (1, total):
         raise ValueError(f"give one --style photo or one per layout ({total}), got {len(args.style)}")

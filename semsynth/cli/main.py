@@ -36,13 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    except expected_errors() as err:
         # user-facing errors: one clear line, no traceback (set SEMSYNTH_DEBUG=1 for the traceback)
         import os
         if os.environ.get("SEMSYNTH_DEBUG"):
             raise
         print(f"semsynth: error: {err}", file=sys.stderr)
         return 2
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors a user can act on: bad values (ValueError), files and folders (OSError: missing, unwritable, a file
+    where a folder should be, PIL's UnidentifiedImageError), broken weights files, and images too large to decode."""
+    from PIL.Image import DecompressionBombError
+    from safetensors import SafetensorError
+    return ValueError, OSError, RuntimeError, SafetensorError, DecompressionBombError
 
 
 if __name__ == "__main__":

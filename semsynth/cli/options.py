@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def data_option(text: str) -> tuple[str, object]:
@@ -18,3 +19,25 @@ def data_option(text: str) -> tuple[str, object]:
 
 DATA_OPTION_HELP = ("another option of the data set's reader, repeatable; values are read as JSON when they parse, "
                     "else as text (e.g. appearance=fixed or num_scenes=1000 for synthetic-streets)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (counts and batch sizes; 0 would write nothing or divide by zero)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is neither NaN nor infinite (it would turn every output into NaN)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
+
+from semsynth.cli.options import finite_float, positive_int
 
 
 def register(subparsers) -> None:
@@ -15,23 +16,26 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--run", required=True, help="run folder (uses RUN/model) or model folder (config.json + "
                                                 "model.safetensors)")
-    p.add_argument("--n", type=int, default=16, help="number of samples")
+    p.add_argument("--n", type=positive_int, default=16, help="number of samples")
     p.add_argument("--seed", type=int, default=0, help="seed of sample 0; sample i uses seed + i")
-    p.add_argument("--truncation", type=float, default=1.0, help="truncation psi (1 = off, 0 = the mean sample)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--batch", type=int, default=16, help="samples per forward pass (the samples do not depend on it)")
+    p.add_argument("--truncation", type=finite_float, default=1.0, help="truncation psi (1 = off, 0 = the mean sample)")
+    p.add_argument("--out", required=True, help="output folder; one that holds an earlier run's outputs is refused")
+    p.add_argument("--overwrite", action="store_true", help="first delete the earlier outputs in --out (only files "
+                                                             "named like this command's outputs)")
+    p.add_argument("--batch", type=positive_int, default=16,
+                   help="samples per forward pass (the samples do not depend on it)")
     p.add_argument("--device", default="auto", help="auto (cuda if available) | cpu | cuda | cuda:N")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from semsynth.cli.outputs import prepare_output_folder
     from semsynth.generate_layouts import classes_of, load_generator, sample_images, sample_layouts
     from semsynth.visualize import colorize_batch, save_grid, save_label_png, save_png
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    out = prepare_output_folder(args.out, overwrite=args.overwrite)
     G, meta = load_generator(args.run, device=device)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if meta["task"] == "image":
         images = sample_images(G, args.n, args.seed, args.truncation, args.batch)
         for i, image in enumerate(images):

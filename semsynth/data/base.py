@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,31 +14,72 @@ from semsynth.data.labels import from_uint8
 from semsynth.data.transforms import paired_transform
 
 MODES = ("paired", "unpaired", "labels", "images")
+ASPECT_WARN_FACTOR = 2.0  # a file whose aspect ratio is this much off the target size's loses most of it to the crop
 
 
 class CorruptFileError(ValueError):
     """An image or label file that exists but cannot be decoded."""
 
 
-def read_image(path: Path, mode: str) -> np.ndarray:
-    """Read a PNG/JPEG as uint8: mode "RGB" -> [H, W, 3], mode "L" -> [H, W]. Raises with the file name."""
+GREY16 = ("I;16", "I;16B", "I;16L")  # Pillow's modes of 16-bit grey PNG/TIFF pixels
+
+
+@contextmanager
+def open_image(path: Path):
+    """Image.open with the errors a user can act on: a missing file, a file that is no image, and a header claiming
+    more pixels than Image.MAX_IMAGE_PIXELS (a decompression bomb: refused before anything is allocated)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"missing file: {path}")
     try:
-        with Image.open(path) as im:
-            im.load()
-            if mode == "L" and im.mode not in ("L", "P", "I", "I;16"):
-                raise CorruptFileError(f"{path}: label maps must be single-channel id PNGs, found mode {im.mode}")
-            keep = im.mode in ("I", "I;16") or (mode == "L" and im.mode == "P")  # P: the palette indices are the ids
-            arr = np.array(im if keep else im.convert(mode))  # a writable copy: torch.from_numpy needs one
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # PIL only warns up to 2x its limit
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise CorruptFileError(f"{path}: refused to decode, its header claims too many pixels ({err})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise CorruptFileError(f"{path}: cannot decode image ({err})") from err
+    with im:
+        yield im
+
+
+def read_image(path: Path, mode: str) -> np.ndarray:
+    """Read a PNG/JPEG as uint8: mode "RGB" -> [H, W, 3], mode "L" -> [H, W] ids. Raises with the file name.
+
+    16-bit grey photos are scaled to 8 bits (Pillow's own conversion clips them at 255); 16-bit label PNGs hold
+    ids, not intensities, so they are kept as they are and must fit 8 bits."""
+    path = Path(path)
+    with open_image(path) as im:
+        try:
+            im.load()
+            arr = _pixels(im, mode, path)
+        except (OSError, SyntaxError) as err:
+            raise CorruptFileError(f"{path}: cannot decode image ({err})") from err
     if mode == "L" and arr.dtype != np.uint8:
-        if arr.max() > 255:
-            raise CorruptFileError(f"{path}: label ids up to {arr.max()} do not fit the 8-bit id format")
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise CorruptFileError(f"{path}: label ids {arr.min()}..{arr.max()} do not fit the 8-bit id format")
         arr = arr.astype(np.uint8)
     return arr
+
+
+def _pixels(im: Image.Image, mode: str, path: Path) -> np.ndarray:
+    """The decoded image as a writable array (torch.from_numpy needs one) in `mode`."""
+    if mode == "L":
+        if im.mode not in ("L", "P", "I", *GREY16):
+            raise CorruptFileError(f"{path}: label maps must be single-channel id PNGs, found mode {im.mode}")
+        return np.array(im)  # P: the palette indices are the ids; I and 16-bit: ids, range-checked by the caller
+    if mode == "RGB" and (im.mode in GREY16 or (im.mode == "I" and im.format == "PNG")):  # PNG "I" = 16-bit grey
+        wide = np.asarray(im, np.int64)
+        if wide.size and (wide.min() < 0 or wide.max() > 65535):
+            raise CorruptFileError(f"{path}: 16-bit photo holds values {wide.min()}..{wide.max()} outside 0..65535")
+        grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)  # 0..65535 -> 0..255, rounded
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode == "RGB" and im.mode in ("I", "F"):
+        raise CorruptFileError(f"{path}: photos must hold 8- or 16-bit pixels, found {im.mode} "
+                               "(32-bit integer or float) pixels; convert it to an 8-bit PNG or JPEG")
+    if mode == "I" and im.mode in ("I", *GREY16):
+        return np.array(im)
+    return np.array(im.convert(mode))
 
 
 def check_size(size) -> tuple[int, int]:
@@ -68,6 +110,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.augment = augment          # random crop + horizontal flip (same on label and photo)
         self.skip_corrupt = skip_corrupt  # corrupt files: False = raise, True = warn, count and use the next scene
         self.skipped: list[str] = []
+        self.aspect_warned = False      # the off-aspect warning is given once per data set
         self.epoch = 0                  # mixed into augmentation randomness; the engine calls set_epoch
 
     def set_epoch(self, epoch: int) -> None:
@@ -89,6 +132,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         return self.load_label(index), self.load_image(index)
+
+    def scene_source(self, index: int) -> str:
+        """How messages name scene `index`: readers of files name the file."""
+        return f"scene {self.scene_name(index)!r}"
 
     def load_extras(self, index: int) -> dict[str, np.ndarray]:
         """Optional integer maps [H, W] of scene `index` (same size as its label) that follow the label's geometry:
@@ -154,6 +201,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         if self.mode == "paired" and label.shape[:2] != image.shape[:2]:
             raise ValueError(f"scene {name!r}: label {label.shape[:2]} and photo {image.shape[:2]} sizes differ")
         label_shape = label.shape[:2] if label is not None else None
+        self._warn_off_aspect(i, label_shape or image.shape[:2])
         rng = self._rng(index)
         if self.mode == "unpaired":  # independent geometry: the two come from different scenes
             label, _ = paired_transform(label, None, self.size, rng, flip=self.augment)
@@ -175,6 +223,18 @@ class SegmentationDataset(torch.utils.data.Dataset):
             image = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
             item["image"] = image if compact else from_uint8(image)
         return item
+
+
+    def _warn_off_aspect(self, index: int, hw: tuple[int, int]) -> None:
+        if self.aspect_warned:
+            return
+        (h, w), (th, tw) = hw, self.size
+        factor = max((w / h) / (tw / th), (tw / th) / (w / h))
+        if factor > ASPECT_WARN_FACTOR:
+            self.aspect_warned = True
+            warnings.warn(f"{self.scene_source(index)} is {h}x{w} (HxW), its aspect ratio {factor:.1f} times off the "
+                          f"size {th}x{tw}: it is resized to cover that size and cropped, so most of it is cut away "
+                          "(warned once per data set)", stacklevel=3)
 
 
 class CompactItems(torch.utils.data.Dataset):

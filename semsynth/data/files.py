@@ -101,6 +101,10 @@ class FileDataset(SegmentationDataset):
     def scene_name(self, index: int) -> str:
         return self.scenes[index].stem
 
+    def scene_source(self, index: int) -> str:
+        scene = self.scenes[index]
+        return str(scene.label if scene.label is not None and self.mode != "images" else scene.image)
+
     def load_label(self, index: int) -> np.ndarray:
         path = self.scenes[index].label
         raw = read_image(path, "L")

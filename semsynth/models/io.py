@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from semsynth.io_atomic import atomic_write
+from semsynth.models.meta import building_on_meta
 from semsynth.models.registry import arch_name, resolve
 
 CONFIG_NAME = "config.json"
@@ -63,20 +65,87 @@ def read_meta(folder) -> dict:
     path = folder / CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{folder} is not a semsynth model folder: {CONFIG_NAME} is missing")
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(meta, dict) or not isinstance(meta.get("arch"), str) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{path}: expected a JSON object with \"arch\" (a name) and \"config\" (an object)")
+    return meta
+
+
+def weight_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
+    """name -> shape of every tensor in a safetensors file, from its header alone (nothing is loaded)."""
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from err
+
+
+def config_shapes(meta: dict, config: Path) -> dict[str, tuple[int, ...]]:
+    """name -> shape of every tensor the model described by `meta` holds, found by building it on the meta device:
+    no memory, so a config asking for absurd sizes costs nothing before it is compared with the weights."""
+    try:
+        with building_on_meta():
+            model = build_from_config(meta)
+    except Exception as err:  # noqa: BLE001 - whatever the constructor raises, the config in this file caused it
+        raise ValueError(f"{config}: cannot build {meta['arch']!r} from its config ({err})") from err
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
+
+
+def check_shapes(expected: dict, found: dict, weights: Path, config: Path) -> None:
+    """Raise naming both files when the config's tensors and the file's tensors differ in names or shapes."""
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{weights} does not fit {config}: {len(missing)} tensors missing {missing[:3]}, "
+                         f"{len(unexpected)} unexpected {unexpected[:3]}")
+    for name, shape in expected.items():
+        if found[name] != shape:
+            raise ValueError(f"{weights}: tensor {name!r} is {list(found[name])} but the config in {config} needs "
+                             f"{list(shape)}; the two files do not belong together")
+
+
+def load_finite(weights: Path) -> dict[str, torch.Tensor]:
+    """The tensors of `weights`; NaN or Inf in any of them (a diverged run's export) refuses the file."""
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from err
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"{weights}: tensor {name!r} holds {bad} NaN/Inf values of {t.numel()}; refusing to "
+                             "load it (was it exported from a diverged run?)")
+    return tensors
 
 
 def from_pretrained(folder, device="cpu") -> torch.nn.Module:
-    """Rebuild a model from `folder` (config.json + model.safetensors), load weights strictly, set eval()."""
+    """Rebuild a model from `folder` (config.json + model.safetensors), load weights strictly, set eval().
+
+    Every check comes before anything of model size is allocated: the config is compared with the weights' header,
+    so a config asking for a million channels fails in milliseconds, and each error names the file at fault."""
     folder = Path(folder)
     meta = read_meta(folder)
-    model = build_from_config(meta)
-    weights = folder / WEIGHTS_NAME
+    config, weights = folder / CONFIG_NAME, folder / WEIGHTS_NAME
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} is missing")
-    model.load_state_dict(load_file(str(weights)), strict=True)
+    if "classes" in meta:
+        _check_classes(meta["classes"], config)
+    check_shapes(config_shapes(meta, config), weight_shapes(weights), weights, config)
+    tensors = load_finite(weights)
+    model = build_from_config(meta)
+    model.load_state_dict(tensors, strict=True)
     model.meta = meta
     return model.to(device).eval()
+
+
+def _check_classes(classes, config: Path) -> None:
+    from semsynth.classes import class_set_from_dict
+    try:
+        class_set_from_dict(classes)
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"{config}: bad \"classes\" entry ({err})") from err
 
 
 def model_folder(path) -> Path:

@@ -9,10 +9,8 @@ local files (VGG-19 weights) are the caller's last step: `engine.check_files` af
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 from pathlib import Path
-from unittest import mock
 
 import torch
 
@@ -64,23 +62,10 @@ def dry_run_dataset(run: RunConfig):
                      edges=bool(options.get("use_instance_edges")))
 
 
-@contextlib.contextmanager
-def without_power_iterations():
-    """Spectral norm runs 15 power iterations when it is attached. On meta tensors they compute nothing (there are
-    no values), yet cost ~0.2 s per layer through Python decompositions (~4 s for a SPADE G): skip them."""
-    spectral = getattr(torch.nn.utils.parametrizations, "_SpectralNorm", None)
-    if spectral is None or not hasattr(spectral, "_power_method"):
-        yield
-        return
-    with mock.patch.object(spectral, "_power_method", lambda self, weight_mat, n_power_iterations: None):
-        yield
-
-
 def dry_run(run: RunConfig, dataset=None) -> str:
     """The resolved config JSON, the data set line and the parameter table (nets built on the meta device)."""
     dataset = dry_run_dataset(run) if dataset is None else dataset
-    with without_power_iterations():
-        _, _, dataset, task = build_task(run, dataset, files=False, device="meta")
+    _, _, dataset, task = build_task(run, dataset, files=False, on_meta=True)
     nets = dict(task.nets)
     if task.ema_source is not None:
         nets["G_ema"] = copy.deepcopy(task.nets[task.ema_source]).requires_grad_(False)  # as training makes it

@@ -25,6 +25,7 @@ from semsynth.data.base import CompactItems, SegmentationDataset, expand_items
 from semsynth.data.workers import init_worker
 from semsynth.io_atomic import atomic_write, atomic_write_text
 from semsynth.models.io import unwrap
+from semsynth.models.meta import building_on_meta
 from semsynth.train import checkpoint as ckpt
 from semsynth.train import run_dir as run_folder
 from semsynth.train.config import RunConfig, config_differences, task_config_obj
@@ -59,9 +60,9 @@ def check_files(module, cfg) -> None:
         module.check_files(cfg)
 
 
-def build_task(run: RunConfig, dataset=None, files: bool = True, device=None):
-    """(task module, task Config, dataset, Task) with the nets on the CPU (or on `device`, e.g. "meta" for a dry
-    run); raises before any work on a bad config. The task's files are checked first (files=True), so a missing
+def build_task(run: RunConfig, dataset=None, files: bool = True, on_meta: bool = False):
+    """(task module, task Config, dataset, Task) with the nets on the CPU (on the meta device with on_meta, for a
+    dry run); raises before any work on a bad config. The task's files are checked first (files=True), so a missing
     weight file stops the run before the data set is read."""
     module = task_module(run.task)
     cfg = task_config_obj(run.task, run.task_config)
@@ -71,7 +72,7 @@ def build_task(run: RunConfig, dataset=None, files: bool = True, device=None):
     if hasattr(module, "validate"):
         module.validate(cfg, dataset)
     torch.manual_seed(run.train.seed)  # same initial weights on every rank and every rerun
-    with torch.device(device) if device is not None else contextlib.nullcontext():
+    with building_on_meta() if on_meta else contextlib.nullcontext():
         task = module.build(cfg, dataset)
     check_task(task)
     return module, cfg, dataset, task

@@ -51,3 +51,17 @@ def test_sample_reports_a_missing_model(tmp_path, capsys):
     assert main(["sample", "--run", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and "model folder" in err
+
+
+def test_sample_into_a_folder_with_earlier_samples(tmp_path, capsys):
+    export_layout(tmp_path / "m")
+    out = tmp_path / "out"
+    argv = ["sample", "--run", str(tmp_path / "m"), "--out", str(out), "--device", "cpu"]
+    assert main([*argv, "--n", "3"]) == 0
+    assert main([*argv, "--n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "earlier run" in err and "--overwrite" in err
+    assert (out / "00002_label.png").is_file()  # refused: nothing deleted
+    assert main([*argv, "--n", "2", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["00000_color.png", "00000_label.png", "00001_color.png",
+                                                     "00001_label.png", "grid.png"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from semsynth.cli.options import DATA_OPTION_HELP, data_option
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
-                                   merge_train, task_config_obj)
+                                   merge_train, preset_layers, task_config_obj)
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
@@ -193,7 +193,7 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
             preset, layer = saved.preset, {}
             if given.get("preset", saved.preset) != saved.preset:  # the engine lists what the new preset changes
                 preset = given["preset"]
-                layer = preset_layer(task, preset)
+                layer = preset_layer(task, preset, {**saved.task_config, **task_over})
             data_given = {k: given[k] for k in ("root", "size", "split", "augment", "skip_corrupt") if k in given}
             if "data" in given:
                 data_given["name"] = given["data"]
@@ -219,13 +219,17 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
     return run, resume, dry
 
 
-def preset_layer(task: str, preset: str) -> dict:
-    """PRESETS[preset] of the task module ({"task": {...}, "train": {...}})."""
+def preset_layer(task: str, preset: str, task_config: dict) -> dict:
+    """PRESETS[preset] of the task module with its variants that match `task_config`, as one
+    {"task": {...}, "train": {...}}."""
     from semsynth.train.tasks import task_module
-    presets = getattr(task_module(task), "PRESETS", {})
+    module = task_module(task)
+    presets = getattr(module, "PRESETS", {})
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
-    return presets[preset]
+    layers = preset_layers(presets[preset], module, task_config, f"PRESETS[{preset!r}] of {module.__name__}")
+    return {"task": {k: v for layer in layers for k, v in layer.get("task", {}).items()},
+            "train": merge_train(*[layer.get("train", {}) for layer in layers])}
 
 
 def _check_world(batch: int, world: int) -> None:

@@ -156,3 +156,10 @@ def test_fresh_run_into_a_used_folder_needs_overwrite(toy, tmp_path, capsys):
     assert f"--overwrite: removed {out / 'checkpoints'}" in capsys.readouterr().err
     assert main(base + ["--overwrite", "--resume"]) == 2
     assert "choose one" in capsys.readouterr().err
+
+
+def test_a_preset_given_on_resume_applies_its_variants():
+    from semsynth.cli.train import preset_layer
+
+    assert preset_layer("layout", "paper", {"arch": "dcgan"})["task"]["z_dim"] == 100  # the DCGAN's published nz
+    assert preset_layer("layout", "paper", {"arch": "stylegan2"})["task"]["z_dim"] == 512

@@ -5,8 +5,8 @@ import argparse
 
 import torch
 
-from semsynth.cli.options import DATA_OPTION_HELP, data_option
-from semsynth.data import DATASETS, load_dataset, parse_size, to_uint8
+from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
+from semsynth.data import DATASETS, load_dataset, to_uint8
 from semsynth.visualize import colorize_batch, save_grid
 
 
@@ -28,13 +28,6 @@ def preview(data: str, out, root=None, size=(128, 256), n: int = 8, seed: int = 
     return save_grid(tiles, out, nrow=2)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="inspect data sets",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -47,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--root", default=None, help="data set folder in its official layout (unused for "
                                                 "synthetic-streets)")
     p.add_argument("--split", default="train", help="split to preview (train, val, ...)")
-    p.add_argument("--size", default="128x256", type=_size, help="picture size HxW")
+    p.add_argument("--size", default="128x256", type=size_arg, help="picture size HxW")
     p.add_argument("--n", default=8, type=int, help="number of scenes (grid rows)")
     p.add_argument("--seed", default=0, type=int, help="data set seed (scene generation, pairing)")
     p.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE", type=data_option,

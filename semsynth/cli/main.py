@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "semsynth.cli.compare",
     "semsynth.cli.demo",
     "semsynth.cli.evaluate",
+    "semsynth.cli.convert",
 ]
 
 

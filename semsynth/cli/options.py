@@ -41,3 +41,12 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """argparse type of --size: 'HxW' (or one number for a square) -> (H, W)."""
+    from semsynth.data import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None

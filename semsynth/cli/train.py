@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from semsynth.cli.options import DATA_OPTION_HELP, data_option
+from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, preset_layers, task_config_obj)
 
@@ -113,7 +113,7 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     common.add_argument("--root", default=UNSET, metavar="PATH",
                         help="folder of the data set in its official layout (default: None, fine for "
                              "synthetic-streets)")
-    common.add_argument("--size", default=UNSET, metavar="HxW", type=_size,
+    common.add_argument("--size", default=UNSET, metavar="HxW", type=size_arg,
                         help=f"training resolution (default: {DataConfig.size[0]}x{DataConfig.size[1]})")
     common.add_argument("--split", default=UNSET, help=f"data split to train on (default: {DataConfig.split})")
     common.add_argument("--augment", default=UNSET, action=argparse.BooleanOptionalAction,
@@ -159,14 +159,6 @@ class _Append(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         given = getattr(namespace, self.dest)
         setattr(namespace, self.dest, ([] if given is UNSET else list(given)) + [values])
-
-
-def _size(text: str):
-    from semsynth.data import parse_size
-    try:
-        return parse_size(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 # -- running ------------------------------------------------------------------------------------------------------

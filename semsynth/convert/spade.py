@@ -1,0 +1,6 @@
+"""(being written) Converter of official spade checkpoints; see semsynth/convert/__init__.py for the contract."""
+from __future__ import annotations
+
+
+def convert(source, out, *, size=None, class_set=None, which_epoch="latest"):
+    raise NotImplementedError("semsynth convert spade is not written yet")

@@ -32,6 +32,7 @@ class TrainConfig:
     max_bad_steps: int = 10                 # consecutive steps with non-finite gradients before the run stops
     time_limit_minutes: float | None = None  # stop cleanly (checkpoint, export) after this; None = no limit
     device: str = "auto"                    # auto = cuda (cuda:LOCAL_RANK under torchrun) if available, else cpu
+    init_from: str | None = None            # model or run folder whose weights start the nets (fine-tuning)
 
     def __post_init__(self):
         if (self.total_steps is None) == (self.total_kimg is None):

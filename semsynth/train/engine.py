@@ -32,6 +32,7 @@ from semsynth.train.config import RunConfig, config_differences, task_config_obj
 from semsynth.train.distributed import (DistInfo, all_gather_object, barrier, broadcast_flag, init_distributed,
                                         shutdown)
 from semsynth.train.ema import ema_beta, update_ema
+from semsynth.train.init_from import init_nets
 from semsynth.train.sampler import DataPosition, ResumableSampler, endless_batches
 from semsynth.train.tasks import task_module
 
@@ -307,6 +308,16 @@ class Trainer:
             self.export()
         barrier(self.info)
 
+    def init_from(self, path) -> None:
+        """Fresh run, --init-from: the nets start from a model folder's weights; G_ema starts as the new G."""
+        loaded = init_nets(self.raw, self.task.ema_source, path)
+        if "G_ema" in self.raw and self.task.ema_source in loaded:
+            self.raw["G_ema"].load_state_dict(unwrap(self.raw[self.task.ema_source]).state_dict())
+        if self.info.is_main:
+            fresh = sorted(set(self.trained) - set(loaded))
+            print(f"--init-from {path}: " + ", ".join(f"{k} <- {v}" for k, v in sorted(loaded.items()))
+                  + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
+
     def restore(self) -> bool:
         """Load the newest usable checkpoint; False when there is none. Corrupt ones (checkpoint.read_checkpoint)
         are reported, skipped and renamed to <step>.corrupt, so nothing resumes from damaged or NaN weights and
@@ -462,6 +473,8 @@ class Trainer:
         seed_everything(tc.seed + info.rank)
         if resume:
             self.restore()
+        elif tc.init_from:
+            self.init_from(tc.init_from)
         self.open_logs()
         if info.is_main:
             print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "

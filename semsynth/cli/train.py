@@ -17,7 +17,7 @@ from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfi
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
 TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
-METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N"}
+METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N", "init_from": "MODEL_DIR"}
 COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_option", "preset", "out", "resume",
           "overwrite", "dry_run")
 

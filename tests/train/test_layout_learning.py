@@ -17,8 +17,12 @@ from tests.helpers.loop import run_phases
 BATCH = 8
 STEPS = {"stylegan2": 120, "dcgan": 480}  # a DCGAN step costs a quarter of a StyleGAN2 one here; lr 2e-4 vs 2.5e-3
 # bounds: the worst measured run clears each by >= 20 % of its gap to the step-0 value (see the docstring)
-MAX_JS = {("stylegan2", "labels"): 1.0, ("dcgan", "labels"): 1.0, ("stylegan2", "rgb"): 1.0}  # TBD
-MIN_ORDER = 0.0  # TBD
+# JS of class shares: (worst learned run, lowest step-0 run) -> bound; each clears the worst run by >= 25 % of the gap
+MAX_JS = {("stylegan2", "labels"): 0.13,  # (0.082, 0.255)
+          ("dcgan", "labels"): 0.16,      # (0.116, 0.244)
+          ("stylegan2", "rgb"): 0.17}     # (0.127, 0.234)
+MIN_ORDER = 0.75  # share of maps with sky above road; worst run 0.85 (rgb), chance 0.5: clears by 29 % of the gap
+MIN_MAPS = 24     # maps holding both sky and road, so that share means something; worst run 47
 
 
 def class_shares(ids: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -81,4 +85,4 @@ def test_tiny_layout_gan_learns_street_layouts(arch, output):
     print(f"\n{arch}/{output}: {STEPS[arch]} steps in {time.time() - start:.1f} s | "
           + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
     assert m["js"] < MAX_JS[arch, output]
-    assert m["maps_with_sky_and_road"] >= 32 and m["sky_above_road"] > MIN_ORDER
+    assert m["maps_with_sky_and_road"] >= MIN_MAPS and m["sky_above_road"] > MIN_ORDER

@@ -49,7 +49,7 @@ def _storage_from_bytes(data):
     """A storage saved with torch.save's legacy format; torch's weights-only loader reads it (tensors only)."""
     if not isinstance(data, bytes):
         raise pickle.UnpicklingError("torch.storage._load_from_bytes: expected bytes")
-    return torch.load(io.BytesIO(data), weights_only=True)
+    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
 
 
 def _check_hooks(hooks, where: str) -> None:

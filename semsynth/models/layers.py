@@ -17,7 +17,9 @@ LRELU_GAIN = math.sqrt(2)  # keeps activations at unit variance through lrelu (b
 
 def bias_act(x: torch.Tensor, b: torch.Tensor | None, activation: str = "linear", clamp: float = 0.0,
              dim: int = 1) -> torch.Tensor:
-    """x + b (broadcast along `dim`), then linear or lrelu(0.2) * sqrt(2), then clamp to +-clamp (0 = off)."""
+    """x + b (broadcast along `dim`), then linear or lrelu(0.2) * sqrt(2), then clamp to +-clamp (0 = off).
+
+    The clamp bounds the output after the gain, as stylegan2-ada's bias_act does (conv_clamp 256 -> |x| <= 256)."""
     if b is not None:
         x = x + b.to(x.dtype).reshape([-1 if i == dim else 1 for i in range(x.dim())])
     if activation == "lrelu":
@@ -132,8 +134,7 @@ class Conv2dLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.weight.to(x.dtype) * self.weight_gain
         x = conv2d_resample(x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding)
-        clamp = self.conv_clamp * LRELU_GAIN if self.activation == "lrelu" else self.conv_clamp
-        return bias_act(x, self.bias, self.activation, clamp)
+        return bias_act(x, self.bias, self.activation, self.conv_clamp)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, act={self.activation}, "
@@ -201,7 +202,7 @@ class SynthesisLayer(nn.Module):
         styles = self.affine(w)                                                         # [N, C_in]
         x = modulated_conv2d(x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter)
         x = self.noise(x, noise_mode)
-        return bias_act(x, self.bias, "lrelu", self.conv_clamp * LRELU_GAIN)
+        return bias_act(x, self.bias, "lrelu", self.conv_clamp)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}->{self.out_channels}, up={self.up}, w_index={self.w_index}"

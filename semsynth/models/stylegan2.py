@@ -60,7 +60,10 @@ class MappingNetwork(nn.Module):
                                     for i in range(num_layers))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, update_w_avg: bool = True) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, update_w_avg: bool = True,
+                truncation_cutoff: int | None = None) -> torch.Tensor:
+        """Truncation pulls ws toward `w_avg`: all of them, or only ws[:, :truncation_cutoff] (the coarse layers)
+        when a cutoff is given, as stylegan2-ada's mapping does. w_avg is only updated in training mode."""
         assert_shape(z, [None, self.z_dim], "z")
         x = normalize_2nd_moment(z)
         for layer in self.layers:
@@ -69,7 +72,9 @@ class MappingNetwork(nn.Module):
             self.w_avg.copy_(x.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
         ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)                                   # [N, num_ws, w_dim]
         if truncation_psi != 1:
-            ws = self.w_avg.to(ws.dtype).lerp(ws, truncation_psi)
+            cut = self.num_ws if truncation_cutoff is None else truncation_cutoff
+            truncated = self.w_avg.to(ws.dtype).lerp(ws[:, :cut], truncation_psi)
+            ws = torch.cat([truncated, ws[:, cut:]], dim=1)
         return ws
 
 
@@ -149,13 +154,15 @@ class Generator(nn.Module):
         return self.cfg.z_dim
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, noise_mode: str = "random",
-                mix_z: torch.Tensor | None = None, mix_cutoff: int | None = None, return_ws: bool = False):
+                mix_z: torch.Tensor | None = None, mix_cutoff: int | None = None, return_ws: bool = False,
+                truncation_cutoff: int | None = None):
         """Style mixing (training): ws[:, mix_cutoff:] come from `mix_z` (a second mapping pass that does not
         update w_avg). It lives in forward so DDP sees every parameter used through the wrapped call, as do the
-        ws that `return_ws` returns beside the output (for the path-length regulariser)."""
-        ws = self.mapping(z, truncation_psi)
+        ws that `return_ws` returns beside the output (for the path-length regulariser). `truncation_cutoff`: see
+        MappingNetwork.forward."""
+        ws = self.mapping(z, truncation_psi, truncation_cutoff=truncation_cutoff)
         if mix_z is not None and mix_cutoff is not None and mix_cutoff < self.num_ws:
-            ws2 = self.mapping(mix_z, truncation_psi, update_w_avg=False)
+            ws2 = self.mapping(mix_z, truncation_psi, update_w_avg=False, truncation_cutoff=truncation_cutoff)
             ws = torch.cat([ws[:, :mix_cutoff], ws2[:, mix_cutoff:]], dim=1)
         out = self.synthesis(ws, noise_mode)
         return (out, ws) if return_ws else out

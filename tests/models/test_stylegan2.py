@@ -212,3 +212,25 @@ def test_config_fields_are_json_primitives():
     cfg = generator_config("tiny", (32, 64), 5)
     for value in dataclasses.asdict(cfg).values():
         assert isinstance(value, (int, float, str, bool, tuple))
+
+
+def test_truncation_cutoff_pulls_only_the_first_ws_toward_w_avg():
+    G = tiny_g()
+    with torch.no_grad():
+        G.mapping.w_avg.normal_()
+    z = torch.randn(2, G.z_dim)
+    free, cut = G.mapping(z), G.mapping(z, truncation_psi=0.5, truncation_cutoff=3)
+    torch.testing.assert_close(cut[:, 3:], free[:, 3:])
+    torch.testing.assert_close(cut[:, :3], G.mapping.w_avg.lerp(free[:, :3], 0.5))
+    torch.testing.assert_close(G.mapping(z, truncation_psi=0.5), G.mapping.w_avg.lerp(free, 0.5))
+
+
+def test_conv_clamp_bounds_the_activated_output_as_stylegan2_ada():
+    """The official bias_act clamps after the lrelu gain: conv_clamp 1 -> |output| <= 1 (not sqrt(2))."""
+    from semsynth.models.layers import Conv2dLayer, SynthesisLayer
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 8, 8) * 100
+    conv = Conv2dLayer(4, 4, 3, activation="lrelu", conv_clamp=1.0)
+    synth = SynthesisLayer(4, 4, 8, (8, 8), conv_clamp=1.0)
+    for out in (conv(x), synth(x, torch.randn(2, 8), noise_mode="none")):
+        assert float(out.detach().abs().max()) == pytest.approx(1.0)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from semsynth.classes import class_set_to_dict
 from semsynth.convert import oasis
 from semsynth.convert.opt_txt import require
 from semsynth.models.io import save_pretrained
@@ -41,8 +40,7 @@ def haar_buffers() -> dict[str, torch.Tensor]:
     lo = torch.full((1, 2), 2 ** -0.5)
     hi = lo.clone()
     hi[0, 0] = -hi[0, 0]
-    analysis = {"ll": lo.T * lo, "lh": hi.T * lo, "hl": lo.T * hi, "hh": hi.T * hi}
-    return analysis
+    return {"ll": lo.T * lo, "lh": hi.T * lo, "hl": lo.T * hi, "hh": hi.T * hi}
 
 
 def expected_fixed(name: str) -> torch.Tensor | None:

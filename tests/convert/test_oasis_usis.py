@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from semsynth.cli.main import main
 from semsynth.convert import oasis, usis
 from semsynth.models.io import from_pretrained
+from semsynth.pipeline import Pipeline
 from tests.convert.fixtures import fixture_case
 
 SIZE = (64, 128)  # the fixtures' image size; the official dataloader sets it, so opt.txt does not record it
@@ -104,6 +105,17 @@ def test_generate_on_converted_oasis(converted, tmp_path):
     assert photo.shape == (*SIZE, 3) and photo.std() > 0
 
 
+@pytest.mark.parametrize("case", ["oasis", "usis"])
+def test_pipeline_builds_the_official_input_from_ids(converted, case):
+    """The folder's class set makes Pipeline turn the fixture's label ids into exactly the official one-hot."""
+    folder, out = converted(case)
+    io = load_file(str(folder / "io.safetensors"))
+    pipe = Pipeline.from_pretrained(None, out)
+    assert torch.equal(pipe.segmap(io["label_map"][:, 0]), io["input_semantics"].float())
+    photos = pipe.synthesize(io["label_map"][:, 0], seed=3).photos
+    assert photos.shape == (2, 1, 3, *SIZE) and photos.dtype == torch.uint8
+
+
 def test_cli_convert_usis(tmp_path, capsys):
     folder = fixture_case("usis")
     assert main(["convert", "usis", str(folder), "--out", str(tmp_path / "m"), "--size", "64x128"]) == 0
@@ -159,7 +171,9 @@ def test_other_epoch_is_named(tmp_path):
 
 
 def test_width_mismatch_names_the_tensor(tmp_path):
-    folder = checkpoint_copy("oasis", tmp_path, "              channels_G: 4\n")  # later lines win: 2 -> 4
+    folder = checkpoint_copy("oasis", tmp_path)
+    opt = folder / "opt.txt"
+    opt.write_text(opt.read_text().replace("channels_G: 2 ", "channels_G: 4 "))
     with pytest.raises(ValueError, match=r"latest_EMA\.pth: tensor 'fc\.weight' has shape \[32, 99, 3, 3\]"):
         oasis.convert(folder, tmp_path / "m", size=SIZE)
 

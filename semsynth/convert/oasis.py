@@ -195,12 +195,12 @@ def generator(cfg: SPADEGeneratorConfig, state: dict, path: Path) -> SPADEGenera
 def discriminator(state: dict, semantic_nc: int, path: Path) -> UNet:
     """OASIS_Discriminator as a semsynth U-Net; widths from the tensors (official: 128..512, fixtures scaled)."""
     depth = len({k.split(".")[1] for k in state if k.startswith("body_down.")})
-    first = tensor(state, "body_down.0.conv_s.weight_orig" if "body_down.0.conv_s.weight_orig" in state
-                   else "body_down.0.conv_s.weight", path)
-    deepest = [t for k, t in state.items() if k.startswith(f"body_down.{depth - 1}.conv2.") and t.dim() == 4]
-    cfg = UNetConfig(in_channels=first.shape[1], out_channels=semantic_nc + 1, base_channels=int(first.shape[0]),
-                     max_channels=int(deepest[0].shape[0]) if deepest else int(first.shape[0]), depth=depth,
-                     use_spectral_norm="body_down.0.conv_s.weight_orig" in state, init_gain=0.02)
+    spectral = "body_down.0.conv1.0.weight_orig" in state
+    weight = ".weight_orig" if spectral else ".weight"
+    first = tensor(state, "body_down.0.conv1.0" + weight, path)                   # [base, 3, 3, 3]
+    deepest = tensor(state, f"body_down.{depth - 1}.conv2.1" + weight, path)      # [max, max, 3, 3]
+    cfg = UNetConfig(in_channels=int(first.shape[1]), out_channels=semantic_nc + 1, base_channels=int(first.shape[0]),
+                     max_channels=int(deepest.shape[0]), depth=depth, use_spectral_norm=spectral, init_gain=0.02)
     return load_converted(UNet(cfg), renamed(state, SPECTRAL_RENAMES + UNET_RENAMES), path)
 
 

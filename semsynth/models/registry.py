@@ -13,6 +13,8 @@ ARCHS: dict[str, str] = {
     "spade-generator": "semsynth.models.spade:SPADEGenerator:SPADEGeneratorConfig",
     "spade-encoder": "semsynth.models.spade:ConvEncoder:ConvEncoderConfig",
     "unet": "semsynth.models.unet:UNet:UNetConfig",
+    "usis-wavelet-generator": "semsynth.models.wavelet_generator:WaveletSPADEGenerator:WaveletSPADEGeneratorConfig",
+    "wavelet-discriminator": "semsynth.models.wavelet_discriminator:WaveletDiscriminator:WaveletDiscriminatorConfig",
 }
 
 

@@ -178,17 +178,27 @@ class WaveletDiscriminator(nn.Module):
         return torch.cat([x, y], dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        N = image.shape[0]
+        """[N, 3, H, W] -> one logit per image [N]."""
+        x, out, _ = self.trunk(image)
+        _, out = self.from_last(x, out)
+        out = self.final_conv(self.minibatch_stddev(out))
+        logits = self.final_linear(out.flatten(1))
+        assert logits.shape == (image.shape[0], 1), logits.shape
+        return logits.squeeze(1)
+
+    def features(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every conv block, full size first (USIS `netDu(image, for_features=True)`)."""
+        return self.trunk(image)[2]
+
+    def trunk(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """(wavelet input carried down to the last level, running features, every conv block's output)."""
         if image.dim() != 4 or tuple(image.shape[1:]) != (self.cfg.in_channels, *self.cfg.resolution):
             raise ValueError(f"WaveletDiscriminator expects [N, {self.cfg.in_channels}, "
                              f"{self.cfg.resolution[0]}, {self.cfg.resolution[1]}], got {tuple(image.shape)}")
         x = self.to_bands(image)                                  # [N, 4*3, H/2, W/2]
-        out = None
+        out, features = None, []
         for from_wavelet, conv in zip(self.from_wavelets, self.convs):
             x, out = from_wavelet(x, out)
             out = conv(out)
-        _, out = self.from_last(x, out)
-        out = self.final_conv(self.minibatch_stddev(out))
-        logits = self.final_linear(out.flatten(1))
-        assert logits.shape == (N, 1), logits.shape
-        return logits.squeeze(1)
+            features.append(out)
+        return x, out, features

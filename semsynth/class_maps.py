@@ -46,13 +46,19 @@ def id_table(source: ClassSet, target: ClassSet) -> dict[int, int] | None:
     return None if make is None else make()
 
 
-def map_labels(labels: torch.Tensor, source: ClassSet, target: ClassSet) -> torch.Tensor:
-    """LongTensor ids in `source` -> the same layout in `target` ids; ValueError when no table exists."""
+def require_table(source: ClassSet, target: ClassSet) -> dict[int, int]:
+    """id_table, or ValueError naming both class sets and the tables that exist."""
     table = id_table(source, target)
     if table is None:
         known = ", ".join(f"{a} -> {b}" for a, b in TABLES)
         raise ValueError(f"no id table from class set {source.name!r} ({source.num_classes} classes) to "
                          f"{target.name!r} ({target.num_classes} classes); tables exist for: {known}")
+    return table
+
+
+def map_labels(labels: torch.Tensor, source: ClassSet, target: ClassSet) -> torch.Tensor:
+    """LongTensor ids in `source` -> the same layout in `target` ids; ValueError when no table exists."""
+    table = require_table(source, target)
     if not table:
         return labels
     lut = torch.full((256,), target.ignore_index, dtype=torch.long)  # ids outside the source: ignore

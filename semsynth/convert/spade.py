@@ -98,11 +98,12 @@ def load_official(model: torch.nn.Module, state: dict, rename, path: Path, optio
             raise ValueError(f"{path}: tensor {key!r} is {list(tensor.shape)} but opt.txt ({options}) gives "
                              f"{list(target[name].shape)}: the weights and opt.txt disagree")
         mapped[name] = tensor
-    missing = [name for name in target if name not in mapped]
+    # BatchNorm's step counter is unused at eval and absent from checkpoints of PyTorch < 0.4.1: keep ours
+    missing = [name for name in target if name not in mapped and not name.endswith(".num_batches_tracked")]
     if missing:
         raise ValueError(f"{path}: {len(missing)} tensors that opt.txt ({options}) implies are missing, e.g. "
                          f"{missing[0]!r}; is this checkpoint from another network or option set?")
-    model.load_state_dict(mapped, strict=True)
+    model.load_state_dict({**target, **mapped}, strict=True)
 
 
 def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
@@ -127,13 +128,13 @@ def hidden_width(state: dict, path: Path) -> int:
 
 
 def output_size(opt: dict, k: int, size, where: Path) -> tuple[int, int]:
-    """(H, W) the official generator produces: its start map is sw = crop_size // 2^k, sh = round(sw / aspect)."""
-    crop = int(require(opt, "crop_size", where))
+    """(H, W) the official generator produces: its start map is sw = crop_size // 2^k, sh = round(sw / aspect);
+    `size` (--size) stands in when opt.txt lacks aspect_ratio."""
     if "aspect_ratio" not in opt:
         if size is None:
             raise ValueError(f"{where}: option 'aspect_ratio' is missing from opt.txt; pass --size HxW")
         return tuple(size)
-    sw = crop // 2 ** k
+    sw = int(require(opt, "crop_size", where)) // 2 ** k
     return round(sw / float(opt["aspect_ratio"])) * 2 ** k, sw * 2 ** k
 
 
@@ -148,9 +149,9 @@ def generator_config(opt: dict, state: dict, size, opt_path: Path, g_path: Path)
     upsampling = str(require(opt, "num_upsampling_layers", opt_path))
     if upsampling not in NUM_UPSAMPLINGS:
         raise ValueError(f"{opt_path}: num_upsampling_layers {upsampling!r} is none of {list(NUM_UPSAMPLINGS)}")
-    computed = output_size(opt, NUM_UPSAMPLINGS[upsampling], None if "aspect_ratio" in opt else size, opt_path)
+    computed = output_size(opt, NUM_UPSAMPLINGS[upsampling], size, opt_path)
     use_vae = bool(require(opt, "use_vae", opt_path))
-    resolution = tuple(size) if size is not None else computed
+    resolution = tuple(size) if size is not None else computed  # without VAE the network is convolutional
     if use_vae and resolution != computed:
         raise ValueError(f"--size {resolution[0]}x{resolution[1]} differs from {computed[0]}x{computed[1]} that "
                          f"opt.txt gives (crop_size, aspect_ratio): a VAE generator's Linear start map fixes its size")
@@ -193,9 +194,9 @@ def encoder_config(opt: dict, state: dict, where: Path, e_path: Path) -> ConvEnc
     if int(require(opt, "crop_size", where)) < ENCODER_INPUT:
         raise ValueError(f"{where}: crop_size {opt['crop_size']} < 256: the official ConvEncoder then has no 6th "
                          "layer and cannot run (its fc_mu would get 8x8 maps); nothing to convert")
-    return ConvEncoderConfig(ndf=int(require(opt, "ngf", where)), z_dim=int(state["fc_mu.weight"].shape[0])
-                             if "fc_mu.weight" in state else 256,
-                             input_size=ENCODER_INPUT, use_spectral_norm=spectral_and_instance(opt, "norm_E", where))
+    z_dim = int(state["fc_mu.weight"].shape[0]) if "fc_mu.weight" in state else 256  # officially always 256
+    return ConvEncoderConfig(ndf=int(require(opt, "ngf", where)), z_dim=z_dim, input_size=ENCODER_INPUT,
+                             use_spectral_norm=spectral_and_instance(opt, "norm_E", where))
 
 
 def class_set_name(opt: dict, class_set: str | None, where: Path) -> str:

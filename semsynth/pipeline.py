@@ -1,4 +1,9 @@
-"""The two-stage pipeline: a layout generator (stage 1) feeding a layout-to-photo generator (stage 2)."""
+"""The two-stage pipeline: a layout generator (stage 1) feeding a layout-to-photo generator (stage 2).
+
+The two may speak different class sets where semsynth/class_maps.py has an id table between them (e.g. a layout
+GAN trained on Cityscapes' 19 train ids in front of NVIDIA's SPADE, which takes the 35 raw ids): layouts are
+mapped into the SIS model's ids just before its input is built. Without a table the pipeline refuses.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from semsynth.classes import ClassSet, class_set_from_dict
+from semsynth.class_maps import id_table, map_labels, require_table
+from semsynth.classes import ClassSet, class_set_from_dict, get_class_set
 from semsynth.data.base import GREY16, open_image, read_image
-from semsynth.data.labels import from_uint8, make_segmap, to_uint8
+from semsynth.data.labels import boundary_edges, from_uint8, make_segmap, to_uint8
 from semsynth.generate_layouts import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
 
@@ -38,13 +44,16 @@ class Pipeline:
         self.style_encoder = style_encoder  # SPADE's VAE encoder when the SIS model was trained with use_vae
         self.classes: ClassSet = class_set_from_dict(sis_generator.meta["classes"])
         self.size = tuple(sis_generator.meta["size"])
+        self.layout_classes = self.classes  # the ids `generate` draws layouts in
         if layout_generator is not None:
             layout_classes = class_set_from_dict(layout_generator.meta["classes"])
-            if layout_classes.names != self.classes.names:
+            if id_table(layout_classes, self.classes) is None:
                 raise ValueError(
                     f"the layout generator's class set {layout_classes.name!r} ({layout_classes.num_classes} "
                     f"classes) differs from the SIS generator's class set {self.classes.name!r} "
-                    f"({self.classes.num_classes} classes): train both on the same label space")
+                    f"({self.classes.num_classes} classes) and no id table maps one to the other "
+                    f"(semsynth/class_maps.py): train both on the same label space")
+            self.layout_classes = layout_classes
 
     @classmethod
     def from_pretrained(cls, layout_dir, sis_dir, device="cpu") -> "Pipeline":
@@ -70,23 +79,30 @@ class Pipeline:
             raise ValueError("this pipeline has no layout generator; use synthesize(label_maps)")
         G = self.layout_generator
         labels, far = sample_layouts(G, G.meta, n=n, seed=seed, truncation_psi=truncation, batch=batch_size)
-        out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size, style=style)
+        out = self.synthesize(labels, seed=seed, variants=variants_per_layout, batch_size=batch_size, style=style,
+                              classes=self.layout_classes)
         out.far_share = far or 0.0
         return out
 
     @torch.no_grad()
     def synthesize(self, label_maps, seed: int = 0, variants: int = 1, batch_size: int = 16,
-                   style=None) -> PipelineOutput:
+                   style=None, classes: ClassSet | str | None = None) -> PipelineOutput:
         """Photos for user layouts. `label_maps`: LongTensor [N, H, W] of ids, or a list of PNG paths holding
         id maps (8-bit grey) or colour-coded maps (RGB, snapped to the nearest palette colour). Photo k of
         layout i uses noise seeded by (seed + i, k), so chunked calls with seed + offset give the same photos.
 
         `style` (SIS models trained with use_vae): photos whose look the results take, as SPADE's style-guided
         synthesis: one photo for every layout or one per layout, as float [(N,) 3, H, W] in [-1, 1], uint8, or
-        image paths. Variant 0 uses the encoder's mean for the style photo, later variants sample around it."""
-        labels, far = self._as_labels(label_maps)
-        self.classes.check_ids(labels, where="layouts given to synthesize")
+        image paths. Variant 0 uses the encoder's mean for the style photo, later variants sample around it.
+
+        `classes`: the class set the layouts are drawn in (a name or a ClassSet; default: the SIS model's own). Ids,
+        palette and the returned labels/colors are in it; the SIS model gets them mapped into its class set."""
+        source = self.classes if classes is None else get_class_set(classes) if isinstance(classes, str) else classes
+        require_table(source, self.classes)  # before any file is read
+        labels, far = self._as_labels(label_maps, source)
+        source.check_ids(labels, where="layouts given to synthesize")
         labels = self._fit_size(labels)
+        model_labels = map_labels(labels, source, self.classes)
         n = labels.shape[0]
         G = self.sis_generator
         z_dim = int(G.cfg.z_dim) if G.uses_noise else 0  # SPADE without VAE is deterministic: no z
@@ -95,13 +111,13 @@ class Pipeline:
         for k in range(variants):
             for start in range(0, n, batch_size):
                 idx = list(range(start, min(n, start + batch_size)))
-                segmap = self.segmap(labels[idx].to(self.device))
+                segmap = self.segmap(model_labels[idx].to(self.device))
                 z = seeded_latents(z_dim, [photo_seed(seed + i, k) for i in idx]).to(self.device) if z_dim else None
                 if styles is not None:
                     mu, std = (t[idx].to(self.device) for t in styles)
                     z = mu if k == 0 else mu + std * z
                 photos[idx, k] = to_uint8(G(segmap, z)).cpu()
-        colors = self.classes.colorize(labels).permute(0, 3, 1, 2).contiguous()
+        colors = source.colorize(labels).permute(0, 3, 1, 2).contiguous()
         return PipelineOutput(labels=labels, colors=colors, photos=photos, far_share=far)
 
     @torch.no_grad()
@@ -128,11 +144,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------------
     def segmap(self, labels: torch.Tensor) -> torch.Tensor:
-        """ids -> the SIS generator's input, built as in training (one-hot, don't-care channel when it had one);
-        an instance-edge channel, which generated layouts lack, is left at zero."""
+        """ids (the SIS model's class set) -> its input, built as in training (one-hot, don't-care channel when it
+        had one). Layouts carry no instances: the instance-edge channel is the class boundaries when the model
+        folder says "edges_without_instances": "label-boundaries" (converted SPADE models: what Cityscapes'
+        instanceIds give where a class has no instances), else it is left at zero (semsynth-trained models)."""
         meta = self.sis_generator.meta
+        edges = None
+        if meta.get("use_instance_edges") and meta.get("edges_without_instances") == "label-boundaries":
+            edges = boundary_edges(labels)
         segmap = make_segmap(labels, self.classes.num_classes, self.classes.ignore_index,
-                             use_dontcare=bool(meta.get("use_dontcare", False)))
+                             use_dontcare=bool(meta.get("use_dontcare", False)), edges=edges)
         extra = int(self.sis_generator.cfg.label_channels) - segmap.shape[1]
         return F.pad(segmap, (0, 0, 0, 0, 0, extra)) if extra > 0 else segmap
 
@@ -142,7 +163,7 @@ class Pipeline:
         # nearest: ids must not blend
         return F.interpolate(labels[:, None].float(), size=self.size, mode="nearest")[:, 0].long()
 
-    def _as_labels(self, label_maps) -> tuple[torch.Tensor, float]:
+    def _as_labels(self, label_maps, classes: ClassSet) -> tuple[torch.Tensor, float]:
         if isinstance(label_maps, torch.Tensor):
             if label_maps.dim() == 2:
                 label_maps = label_maps[None]
@@ -155,7 +176,7 @@ class Pipeline:
             if is_id_map:
                 ids, far = read_image(path, "L"), 0.0
             else:
-                ids, far = self.classes.quantize(read_image(path, "RGB"))
+                ids, far = classes.quantize(read_image(path, "RGB"))
             maps.append(torch.from_numpy(np.asarray(ids, np.int64)))
             fars.append(far)
         if len({m.shape for m in maps}) > 1:

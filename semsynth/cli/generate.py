@@ -18,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("--layout", help="layout run directory or exported model folder")
     p.add_argument("--sis", required=True, help="SIS (stage-2) run directory or exported model folder")
     p.add_argument("--layouts", nargs="+", help="id PNGs or colour-coded PNGs to synthesize photos for")
+    p.add_argument("--layout-classes", metavar="NAME", help="class set the --layouts PNGs are drawn in (e.g. "
+                   "cityscapes: 19 train ids, fed to a cityscapes-raw SPADE through an id table); default: the SIS "
+                   "model's own")
     p.add_argument("--style", nargs="+", help="photo(s) whose look the photos take: one for all layouts or one "
                    "per layout (SIS models trained with --use-vae)")
     p.add_argument("--n", type=positive_int, default=16, help="number of layouts to generate")
@@ -39,6 +42,8 @@ def run(args) -> int:
 
     if (args.layout is None) == (args.layouts is None):
         raise ValueError("give exactly one of --layout RUN (generate layouts) or --layouts PNG... (your own)")
+    if args.layout_classes is not None and args.layouts is None:
+        raise ValueError("--layout-classes describes --layouts PNGs; a --layout run states its own class set")
     out = prepare_output_folder(args.out, overwrite=args.overwrite)
     pipe = Pipeline.from_pretrained(args.layout, args.sis, device=args.device)
     total = args.n if args.layouts is None else len(args.layouts)
@@ -54,7 +59,8 @@ def run(args) -> int:
                                     variants_per_layout=args.variants, batch_size=args.batch, style=style)
             else:
                 res = pipe.synthesize(args.layouts[start:start + count], seed=args.seed + start,
-                                      variants=args.variants, batch_size=args.batch, style=style)
+                                      variants=args.variants, batch_size=args.batch, style=style,
+                                      classes=args.layout_classes)
                 if res.far_share > 0.05:
                     print(f"warning: {res.far_share:.1%} of layout pixels were far from every palette colour")
             for j in range(count):

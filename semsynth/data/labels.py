@@ -42,6 +42,22 @@ def make_segmap(label: torch.Tensor, num_classes: int, ignore_index: int, use_do
     return segmap
 
 
+def boundary_edges(ids: torch.Tensor) -> torch.Tensor:
+    """LongTensor [N, H, W] ids (instance or class ids) -> float [N, 1, H, W]: 1 on both sides of every boundary
+    between different ids, 4-neighbourhood; the instance-edge channel of SPADE (`get_edges`) and of the Cityscapes
+    reader. Given a label map, it is the edge map of a layout in which every class region is one instance."""
+    if ids.dim() != 3:
+        raise ValueError(f"boundary_edges expects [N, H, W] ids, got shape {tuple(ids.shape)}")
+    edge = torch.zeros_like(ids, dtype=torch.bool)
+    dx = ids[:, :, 1:] != ids[:, :, :-1]
+    dy = ids[:, 1:, :] != ids[:, :-1, :]
+    edge[:, :, 1:] |= dx
+    edge[:, :, :-1] |= dx
+    edge[:, 1:, :] |= dy
+    edge[:, :-1, :] |= dy
+    return edge.unsqueeze(1).float()
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float [..., 3, H, W] in [-1, 1] -> uint8 (rounded, clamped)."""
     return ((images.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)

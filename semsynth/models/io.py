@@ -16,6 +16,7 @@ from semsynth.models.registry import arch_name, resolve
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
+DISCRIMINATOR_FOLDER = "discriminator"  # a sub-folder: the discriminator, kept so training can continue
 atomic_write_bytes = atomic_write  # the name this module used before semsynth/io_atomic.py
 
 

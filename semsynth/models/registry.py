@@ -12,6 +12,8 @@ ARCHS: dict[str, str] = {
     "dcgan-discriminator": "semsynth.models.dcgan:Discriminator:DiscriminatorConfig",
     "spade-generator": "semsynth.models.spade:SPADEGenerator:SPADEGeneratorConfig",
     "spade-encoder": "semsynth.models.spade:ConvEncoder:ConvEncoderConfig",
+    "spade-discriminator":
+        "semsynth.models.discriminators:MultiscalePatchDiscriminator:MultiscalePatchDiscriminatorConfig",
     "unet": "semsynth.models.unet:UNet:UNetConfig",
     "usis-wavelet-generator": "semsynth.models.wavelet_generator:WaveletSPADEGenerator:WaveletSPADEGeneratorConfig",
     "wavelet-discriminator": "semsynth.models.wavelet_discriminator:WaveletDiscriminator:WaveletDiscriminatorConfig",

@@ -80,17 +80,17 @@ class SPADEResBlock(nn.Module):
     fin != fout. Spectral norm on conv_0, conv_1, conv_s only (never inside SPADE)."""
 
     def __init__(self, fin: int, fout: int, label_channels: int, norm: str = "batch", hidden: int = 128,
-                 use_spectral_norm: bool = True):
+                 use_spectral_norm: bool = True, spade_kernel_size: int = 3):
         super().__init__()
         fmiddle = min(fin, fout)
         self.learned_shortcut = fin != fout
         self.conv_0 = maybe_spectral(nn.Conv2d(fin, fmiddle, 3, padding=1), use_spectral_norm)
         self.conv_1 = maybe_spectral(nn.Conv2d(fmiddle, fout, 3, padding=1), use_spectral_norm)
-        self.norm_0 = SPADE(fin, label_channels, norm, hidden)
-        self.norm_1 = SPADE(fmiddle, label_channels, norm, hidden)
+        self.norm_0 = SPADE(fin, label_channels, norm, hidden, spade_kernel_size)
+        self.norm_1 = SPADE(fmiddle, label_channels, norm, hidden, spade_kernel_size)
         if self.learned_shortcut:
             self.conv_s = maybe_spectral(nn.Conv2d(fin, fout, 1, bias=False), use_spectral_norm)
-            self.norm_s = SPADE(fin, label_channels, norm, hidden)
+            self.norm_s = SPADE(fin, label_channels, norm, hidden, spade_kernel_size)
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
         x_s = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
@@ -111,6 +111,7 @@ class SPADEGeneratorConfig:
     use_spectral_norm: bool = True         # spectral norm on the residual blocks' convs
     resolution: tuple = (256, 512)         # output (H, W); each divisible by 2^(number of upsamplings)
     spade_hidden: int = 128                # hidden channels of SPADE's shared conv (published: 128)
+    spade_kernel_size: int = 3             # kernel of SPADE's three convs (SPADE norm_G "spade<norm>KxK"; published 3)
     init_gain: float = 0.02                # xavier-normal gain of every conv / linear (published: 0.02)
 
 
@@ -137,7 +138,7 @@ class SPADEGenerator(nn.Module):
             else:
                 self.fc = nn.Conv2d(cond, 16 * nf, 3, padding=1)
             block = lambda fin, fout: SPADEResBlock(fin, fout, cond, cfg.norm, cfg.spade_hidden,  # noqa: E731
-                                                    cfg.use_spectral_norm)
+                                                    cfg.use_spectral_norm, cfg.spade_kernel_size)
             self.head_0 = block(16 * nf, 16 * nf)
             self.G_middle_0 = block(16 * nf, 16 * nf)
             self.G_middle_1 = block(16 * nf, 16 * nf)
@@ -154,7 +155,8 @@ class SPADEGenerator(nn.Module):
             channels = [16 * nf, 16 * nf, 16 * nf, 8 * nf, 4 * nf, 2 * nf, nf]
             self.fc = nn.Conv2d(cond, 16 * nf, 3, padding=1)
             self.body = nn.ModuleList(
-                SPADEResBlock(channels[i], channels[i + 1], cond, cfg.norm, cfg.spade_hidden, cfg.use_spectral_norm)
+                SPADEResBlock(channels[i], channels[i + 1], cond, cfg.norm, cfg.spade_hidden, cfg.use_spectral_norm,
+                              cfg.spade_kernel_size)
                 for i in range(len(channels) - 1))
             final = nf
         self.conv_img = nn.Conv2d(final, 3, 3, padding=1)
@@ -248,9 +250,13 @@ def check_generator_config(cfg: SPADEGeneratorConfig) -> None:
         raise ValueError("use_vae belongs to the spade family; the oasis family draws its own 3D noise")
     if cfg.norm not in NORMS:
         raise ValueError(f"unknown norm {cfg.norm!r}; choose from {list(NORMS)}")
-    if cfg.label_channels < 1 or cfg.ngf < 2 or cfg.z_dim < 1:
-        raise ValueError(f"label_channels, ngf and z_dim must be positive (ngf >= 2), got {cfg.label_channels}, "
+    if cfg.label_channels < 1 or cfg.ngf < 1 or cfg.z_dim < 1:
+        raise ValueError(f"label_channels, ngf and z_dim must be positive, got {cfg.label_channels}, "
                          f"{cfg.ngf}, {cfg.z_dim}")
+    if cfg.num_upsampling_layers == "most" and cfg.ngf < 2:
+        raise ValueError(f"num_upsampling_layers 'most' ends with ngf // 2 channels: ngf must be >= 2, got {cfg.ngf}")
+    if cfg.spade_kernel_size < 1 or cfg.spade_kernel_size % 2 == 0:
+        raise ValueError(f"spade_kernel_size must be odd and positive (same-size convs), got {cfg.spade_kernel_size}")
     k = num_upsamplings(cfg)
     H, W = cfg.resolution
     if H % 2 ** k or W % 2 ** k:

@@ -223,3 +223,15 @@ def test_save_pretrained_roundtrip_identical_output(tmp_path, kw):
     with torch.no_grad():
         assert torch.equal(G(seg, z), loaded(seg, z))
     assert dataclasses.asdict(loaded.cfg)["family"] == kw.get("family", "spade")
+
+
+def test_spade_kernel_size_and_ngf_one_as_official_options_allow():
+    """SPADE's norm_G 'spade<norm>KxK' sets the kernel of SPADE's convs; ngf 1 is legal unless 'most' halves it."""
+    G = SPADEGenerator(tiny(spade_kernel_size=5, ngf=1))
+    assert G.head_0.norm_0.shared[0].weight.shape == (8, 5, 5, 5) and G.up_3.norm_1.gamma.weight.shape[-1] == 5
+    assert G(random_segmap(1, 5, 32, 64)).shape == (1, 3, 32, 64)
+    assert n_params(SPADEGenerator(tiny())) == n_params(SPADEGenerator(tiny(spade_kernel_size=3)))
+    with pytest.raises(ValueError, match="spade_kernel_size must be odd"):
+        SPADEGenerator(tiny(spade_kernel_size=4))
+    with pytest.raises(ValueError, match="ngf must be >= 2"):
+        SPADEGenerator(tiny(ngf=1, num_upsampling_layers="most", resolution=(128, 256)))

@@ -4,6 +4,6 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name == "Pipeline":  # lazy: `import semsynth` stays light
-        from semsynth.pipeline import Pipeline
+        from semsynth.inference.pipeline import Pipeline
         return Pipeline
     raise AttributeError(name)

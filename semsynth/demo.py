@@ -1,4 +1,7 @@
-"""The demo: train every model on synthetic-streets for a time budget, then run the comparison."""
+"""The demo: train every model on synthetic-streets for a time budget, then run the comparison.
+
+It lives at the package top, above both rooms it joins (train/ for the suite, evaluation/ for compare), so neither
+room imports the other; cli/demo.py only parses the options."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +15,8 @@ def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = 50, seed:
     size None = 32x64 on CPU (enough steps in minutes to learn something), 128x256 on CUDA. fid: check the
     Inception weights before training (a missing or wrong file stops the demo in seconds) and report FID/KID;
     False = neither."""
-    from semsynth.compare import run_compare
-    from semsynth.metrics.protocol import check_inception
+    from semsynth.evaluation.compare import run_compare
+    from semsynth.evaluation.protocol import check_inception
     from semsynth.train.suite import train_suite
 
     if fid:

@@ -49,12 +49,12 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from semsynth.compare import run_compare
-    from semsynth.report import to_markdown
+    from semsynth.evaluation.compare import run_compare
+    from semsynth.evaluation.report import to_markdown
 
     if args.train:
         from semsynth.data import parse_size
-        from semsynth.metrics.protocol import check_inception
+        from semsynth.evaluation.protocol import check_inception
         from semsynth.train.suite import train_suite
 
         if args.fid:

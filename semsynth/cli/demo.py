@@ -26,7 +26,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from semsynth.data import parse_size
     from semsynth.demo import run_demo
-    from semsynth.report import to_markdown
+    from semsynth.evaluation.report import to_markdown
 
     report = run_demo(args.out, minutes=args.minutes, size=parse_size(args.size) if args.size else None, n=args.n,
                       seed=args.seed, device=args.device, preset=args.preset, fid=args.fid)

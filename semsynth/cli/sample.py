@@ -30,8 +30,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from semsynth.cli.outputs import prepare_output_folder
-    from semsynth.generate_layouts import classes_of, load_generator, sample_images, sample_layouts
-    from semsynth.visualize import colorize_batch, save_grid, save_label_png, save_png
+    from semsynth.inference.sampling import classes_of, load_generator, sample_images, sample_layouts
+    from semsynth.data.labels import colorize_batch
+    from semsynth.inference.visualize import save_grid, save_label_png, save_png
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     out = prepare_output_folder(args.out, overwrite=args.overwrite)

@@ -370,7 +370,7 @@ class Trainer:
     def save_samples(self) -> None:
         if not self.info.is_main:
             return
-        from semsynth.visualize import save_grid
+        from semsynth.inference.visualize import save_grid
         devices = [self.info.device] if self.info.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # sampling must not move the training RNG
             images = self.task.sample(to_device(self.fixed, self.info.device))

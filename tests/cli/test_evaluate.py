@@ -12,10 +12,10 @@ from PIL import Image
 
 from semsynth.classes import class_set_to_dict, get_class_set
 from semsynth.cli.main import main
-from semsynth.metrics import inception as inc
-from semsynth.metrics.fid import fid_from_features
-from semsynth.metrics.kid import kid_from_features
-from semsynth.metrics.miou import ConfusionMatrix
+from semsynth.evaluation.metrics import inception as inc
+from semsynth.evaluation.metrics.fid import fid_from_features
+from semsynth.evaluation.metrics.kid import kid_from_features
+from semsynth.evaluation.metrics.miou import ConfusionMatrix
 
 
 class ColourStats(torch.nn.Module):
@@ -126,10 +126,10 @@ def test_errors_are_one_clear_line(tmp_path, monkeypatch, capsys):
 
 @pytest.fixture
 def fake_segment_module(monkeypatch):
-    """semsynth.segment is written by another helper; this stand-in keeps its interface: load_segmenter(path)
+    """semsynth.inference.segment is written by another helper; this stand-in keeps its interface: load_segmenter(path)
     and segment(model, images float[-1, 1] [N, 3, H, W], batch) -> LongTensor [N, H, W]."""
     cs = get_class_set("cityscapes")
-    mod = types.ModuleType("semsynth.segment")
+    mod = types.ModuleType("semsynth.inference.segment")
 
     class Model(torch.nn.Module):
         meta = {"task": "segmenter", "classes": class_set_to_dict(cs), "size": [8, 12]}
@@ -137,7 +137,7 @@ def fake_segment_module(monkeypatch):
     mod.load_segmenter = lambda path, **trust: Model()
     mod.segment = lambda model, images, batch=8: cs.quantize(
         ((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1))[0].long()  # nearest palette colour
-    monkeypatch.setitem(sys.modules, "semsynth.segment", mod)
+    monkeypatch.setitem(sys.modules, "semsynth.inference.segment", mod)
     return cs
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.generate_layouts import load_generator, sample_images, sample_layouts
+from semsynth.inference.sampling import load_generator, sample_images, sample_layouts
 from semsynth.losses.gan import path_lengths, r1_penalty
 from semsynth.train.tasks import image, layout, task_module
 from tests.helpers.loop import run_phases

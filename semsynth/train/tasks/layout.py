@@ -23,12 +23,10 @@ import torch
 import torch.nn.functional as F
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import from_uint8, one_hot
-from semsynth.generate_layouts import logits_to_ids, rgb_to_ids
+from semsynth.data.labels import colorize_batch, from_uint8, logits_to_ids, one_hot, rgb_to_ids
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
 from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
-from semsynth.visualize import colorize_batch
 
 ARCHS = ("stylegan2", "dcgan")
 OUTPUTS = ("labels", "rgb")

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import make_segmap, to_uint8
+from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
 from semsynth.losses.gan import d_hinge, g_hinge
 from semsynth.losses.matching import feature_matching, kl_divergence
 from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
@@ -26,7 +26,6 @@ from semsynth.models.spade import (
     ConvEncoder, ConvEncoderConfig, SPADEGenerator, SPADEGeneratorConfig,
     check_generator_config, reparameterize)
 from semsynth.train.task import Phase, Task
-from semsynth.visualize import colorize_batch
 
 MODES = ("paired", "unpaired")
 

@@ -20,14 +20,13 @@ import math
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import make_segmap, to_uint8
+from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
 from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
 from semsynth.losses.segmentation import segmentation_loss
 from semsynth.models.io import save_pretrained, unwrap
 from semsynth.models.unet import UNet, UNetConfig, auto_depth
 from semsynth.models.wavelet_discriminator import WaveletDiscriminator, WaveletDiscriminatorConfig
 from semsynth.train.task import Phase, Task
-from semsynth.visualize import colorize_batch
 
 # Options this task reads beyond the documented sis.Config fields, with the defaults used while a Config lacks
 # them (to be appended to the "--- unpaired (USIS) ---" block of sis.Config).

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from semsynth.metrics.cache import cached_real_stats
-from semsynth.metrics.features import FeatureStats, extract_features
-from semsynth.metrics.fid import stats_of
-from semsynth.metrics.images import list_images, list_labels
-from semsynth.metrics.kid import default_subset_size, kid_from_features
+from semsynth.evaluation.metrics.cache import cached_real_stats
+from semsynth.evaluation.metrics.features import FeatureStats, extract_features
+from semsynth.evaluation.metrics.fid import stats_of
+from semsynth.evaluation.metrics.images import list_images, list_labels
+from semsynth.evaluation.metrics.kid import default_subset_size, kid_from_features
 
 PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
 PROTOCOL_VERSION = 1  # part of every cache key: bump it when reading, resizing or normalising images changes
@@ -119,7 +119,7 @@ def check_inception(path=None) -> tuple[Path, str]:
     """(weights file, SHA-256) after resolving and hash-checking the Inception weights, or the error saying what is
     missing or wrong. Commands that train before they measure (`demo`, `compare --train`) call it first, so a
     missing file is known in seconds, not after the training."""
-    from semsynth.metrics import inception
+    from semsynth.evaluation.metrics import inception
 
     return inception.resolve_weights(path)
 

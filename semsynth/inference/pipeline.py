@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from semsynth.classes import ClassSet, class_set_from_dict
 from semsynth.data.base import GREY16, open_image, read_image
 from semsynth.data.labels import from_uint8, make_segmap, to_uint8
-from semsynth.generate_layouts import sample_layouts, seeded_latents
+from semsynth.inference.sampling import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
 
 

@@ -40,7 +40,7 @@ def load_segmenter(path, device="cpu", *, trust_torchscript: bool = False, sha25
 
 def _check_torchscript_trust(path: Path, trust: bool, sha256: str | None) -> None:
     if sha256:
-        from semsynth.metrics.inception import sha256_of
+        from semsynth.evaluation.metrics.inception import sha256_of
 
         found = sha256_of(path)
         if found != sha256.strip().lower():

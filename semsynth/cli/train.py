@@ -1,6 +1,5 @@
 """`semsynth train TASK [options]`: builds a RunConfig from the task's Config fields, the engine's TrainConfig and
-the data options, then runs (or dry-runs) the engine. Only the chosen task's module is imported, so one broken
-task never breaks the others."""
+the data options, then runs (or dry-runs) the engine."""
 from __future__ import annotations
 
 import argparse
@@ -11,8 +10,12 @@ import re
 from pathlib import Path
 
 from semsynth.cli.options import DATA_OPTION_HELP, data_option
+from semsynth.data import parse_size
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, task_config_obj)
+from semsynth.train.dry_run import dry_run
+from semsynth.train.engine import check_files, run_training
+from semsynth.train.tasks import TASKS, task_module
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
@@ -23,7 +26,6 @@ COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_opti
 
 
 def register(subparsers) -> None:
-    from semsynth.train.tasks import TASKS
     p = subparsers.add_parser(
         "train", help="train a model: " + " | ".join(TASKS),
         description="Train one task. `semsynth train TASK --help` lists the options of TASK.")
@@ -102,7 +104,7 @@ def add_field(group, cls_comments, f: dataclasses.Field, flag: str, dest: str) -
 
 
 def build_task_parser(task: str, module) -> argparse.ArgumentParser:
-    presets = sorted(getattr(module, "PRESETS", {}))
+    presets = sorted(module.PRESETS)
     p = argparse.ArgumentParser(
         prog=f"semsynth train {task}", description=(module.__doc__ or "").strip().split("\n\n")[0] or None,
         epilog="Defaults shown are the built-in ones; --preset replaces some of them and options given here "
@@ -162,7 +164,6 @@ class _Append(argparse.Action):
 
 
 def _size(text: str):
-    from semsynth.data import parse_size
     try:
         return parse_size(text)
     except ValueError as err:
@@ -221,8 +222,7 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
 
 def preset_layer(task: str, preset: str) -> dict:
     """PRESETS[preset] of the task module ({"task": {...}, "train": {...}})."""
-    from semsynth.train.tasks import task_module
-    presets = getattr(task_module(task), "PRESETS", {})
+    presets = task_module(task).PRESETS
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
     return presets[preset]
@@ -234,13 +234,7 @@ def _check_world(batch: int, world: int) -> None:
 
 
 def train_command(task: str, argv: list[str]) -> int:
-    from semsynth.train.tasks import TASKS, task_module
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
-    try:
-        module = task_module(task)
-    except ImportError as err:
-        raise RuntimeError(f"task {task!r} is unavailable: {err}") from err
+    module = task_module(task)
     args = build_task_parser(task, module).parse_args(argv)
     given = {k: v for k, v in vars(args).items() if v is not UNSET}
     run, resume, dry = resolve_run(task, given)
@@ -248,11 +242,8 @@ def train_command(task: str, argv: list[str]) -> int:
     if resume and overwrite:
         raise ValueError("--resume continues the run in --out and --overwrite deletes it: choose one")
     if dry:
-        from semsynth.train.dry_run import dry_run
-        from semsynth.train.engine import check_files
         print(dry_run(run), flush=True)
         check_files(task_module(run.task), task_config_obj(run.task, run.task_config))  # the run would need them
         return 0
-    from semsynth.train.engine import run_training
     run_training(run, resume=resume, overwrite=overwrite)
     return 0

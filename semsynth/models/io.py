@@ -9,14 +9,35 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from semsynth.classes import class_set_from_dict
 from semsynth.io_atomic import atomic_write
+from semsynth.models import dcgan, spade, stylegan2, unet
 from semsynth.models.meta import building_on_meta
-from semsynth.models.registry import arch_name, resolve
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
 atomic_write_bytes = atomic_write  # the name this module used before semsynth/io_atomic.py
+
+# config.json "arch" -> (model class, its config class). The names are written into every exported model folder:
+# renaming one breaks folders already on disk, so add names, never change them.
+ARCHS: dict[str, tuple[type[torch.nn.Module], type]] = {
+    "stylegan2-generator": (stylegan2.Generator, stylegan2.GeneratorConfig),
+    "stylegan2-discriminator": (stylegan2.Discriminator, stylegan2.DiscriminatorConfig),
+    "dcgan-generator": (dcgan.Generator, dcgan.GeneratorConfig),
+    "dcgan-discriminator": (dcgan.Discriminator, dcgan.DiscriminatorConfig),
+    "spade-generator": (spade.SPADEGenerator, spade.SPADEGeneratorConfig),
+    "spade-encoder": (spade.ConvEncoder, spade.ConvEncoderConfig),
+    "unet": (unet.UNet, unet.UNetConfig),
+}
+
+
+def arch_name(model: torch.nn.Module) -> str:
+    """The ARCHS key of a model instance."""
+    for name, (model_cls, _) in ARCHS.items():
+        if type(model) is model_cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not listed in semsynth.models.io.ARCHS")
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -51,7 +72,9 @@ def save_pretrained(model: torch.nn.Module, folder, extra: dict | None = None) -
 
 
 def build_from_config(meta: dict) -> torch.nn.Module:
-    model_cls, cfg_cls = resolve(meta["arch"])
+    if meta["arch"] not in ARCHS:
+        raise ValueError(f"unknown arch {meta['arch']!r}; choose from {sorted(ARCHS)}")
+    model_cls, cfg_cls = ARCHS[meta["arch"]]
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
     unknown = set(meta["config"]) - fields
     if unknown:
@@ -141,7 +164,6 @@ def from_pretrained(folder, device="cpu") -> torch.nn.Module:
 
 
 def _check_classes(classes, config: Path) -> None:
-    from semsynth.classes import class_set_from_dict
     try:
         class_set_from_dict(classes)
     except (ValueError, TypeError, KeyError) as err:

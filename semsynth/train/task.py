@@ -79,3 +79,24 @@ class Task:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
+
+
+# -- the task-module contract ------------------------------------------------------------------------------------
+# Every module in semsynth.train.tasks.TASKS defines each name of TASK_MODULE_API (semsynth/train/tasks/__init__.py
+# says what each does), so the engine calls them without probing. A task with nothing to say assigns a default:
+# `check_files = no_files`, `data_options = no_data_options`.
+TASK_MODULE_API = ("Config", "PRESETS", "data_mode", "data_options", "validate", "check_files", "build")
+
+
+def no_files(cfg) -> None:
+    """check_files of a task that needs no local file beyond its data set."""
+
+
+def no_data_options(cfg) -> dict:
+    """data_options of a task whose data-set reader needs no extra option."""
+    return {}
+
+
+def missing_api(module) -> list[str]:
+    """The names of TASK_MODULE_API that `module` lacks (empty when it keeps the contract)."""
+    return [name for name in TASK_MODULE_API if not hasattr(module, name)]

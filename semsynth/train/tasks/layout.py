@@ -26,6 +26,7 @@ from semsynth.classes import class_set_to_dict
 from semsynth.data.labels import colorize_batch, from_uint8, logits_to_ids, one_hot, rgb_to_ids
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
+from semsynth.train.task import no_data_options, no_files
 from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
 
 ARCHS = ("stylegan2", "dcgan")
@@ -65,6 +66,10 @@ PRESETS: dict[str, dict] = {
 
 def data_mode(cfg: Config) -> str:
     return "labels"
+
+
+check_files = no_files  # no local file beyond the data set
+data_options = no_data_options
 
 
 def validate(cfg: Config, dataset=None) -> None:

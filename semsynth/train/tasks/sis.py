@@ -20,12 +20,14 @@ from semsynth.classes import class_set_to_dict
 from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
 from semsynth.losses.gan import d_hinge, g_hinge
 from semsynth.losses.matching import feature_matching, kl_divergence
+from semsynth.losses.perceptual import VGGLoss, find_vgg19_weights
 from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
 from semsynth.models.io import ENCODER_FOLDER, save_pretrained, unwrap
 from semsynth.models.spade import (
     ConvEncoder, ConvEncoderConfig, SPADEGenerator, SPADEGeneratorConfig,
     check_generator_config, reparameterize)
 from semsynth.train.task import Phase, Task
+from semsynth.train.tasks.usis import UnpairedSIS, check_unpaired
 
 MODES = ("paired", "unpaired")
 
@@ -141,7 +143,6 @@ def validate(cfg: Config, dataset) -> None:
         raise ValueError(f"use_instance_edges needs instance maps (item key 'edges'), but items of this data set "
                          f"have keys {sorted(item)}; set use_instance_edges=False")
     if cfg.mode == "unpaired":
-        from semsynth.train.tasks.usis import check_unpaired
         check_unpaired(cfg, dataset)
         return
     check_generator_config(generator_config(cfg, dataset))
@@ -151,13 +152,11 @@ def check_files(cfg: Config) -> None:
     """FileNotFoundError naming the VGG-19 weight file and where to put it, when the paired VGG loss has none.
     The engine calls this before it builds the data set, so a run without the file stops in its first second."""
     if cfg.mode == "paired" and cfg.use_vgg:
-        from semsynth.losses.perceptual import find_vgg19_weights
         find_vgg19_weights(cfg.vgg_weights)
 
 
 def build(cfg: Config, dataset) -> Task:
     if cfg.mode == "unpaired":
-        from semsynth.train.tasks.usis import UnpairedSIS
         return UnpairedSIS(cfg, dataset)
     if cfg.mode != "paired":
         raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
@@ -233,7 +232,6 @@ class PairedSIS(Task):
                 terms["G/feat"] = self.cfg.lambda_feat * feature_matching(out_fake, out_real)
             if self.cfg.use_vgg:
                 if self.vgg is None:
-                    from semsynth.losses.perceptual import VGGLoss
                     self.vgg = VGGLoss(self.cfg.vgg_weights)
                 self.vgg.to(fake.device)
                 terms["G/vgg"] = self.cfg.lambda_vgg * self.vgg(fake.float(), real.float())

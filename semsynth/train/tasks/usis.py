@@ -24,6 +24,7 @@ from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
 from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
 from semsynth.losses.segmentation import segmentation_loss
 from semsynth.models.io import save_pretrained, unwrap
+from semsynth.models.spade import SPADEGenerator, SPADEGeneratorConfig
 from semsynth.models.unet import UNet, UNetConfig, auto_depth
 from semsynth.models.wavelet_discriminator import WaveletDiscriminator, WaveletDiscriminatorConfig
 from semsynth.train.task import Phase, Task
@@ -52,7 +53,6 @@ def label_channels(cfg, num_classes: int) -> int:
 def build_generator(cfg, num_classes: int, size: tuple[int, int]) -> torch.nn.Module:
     """The OASIS-family SPADE generator (3D noise) of semsynth.models.spade, sized from the data set. USIS always
     uses the OASIS family (UP §6.2), whatever cfg.family says (that field selects the paired generator)."""
-    from semsynth.models.spade import SPADEGenerator, SPADEGeneratorConfig
     return SPADEGenerator(SPADEGeneratorConfig(
         label_channels=label_channels(cfg, num_classes), family="oasis", ngf=cfg.ngf, z_dim=cfg.z_dim,
         use_vae=False, num_upsampling_layers=cfg.num_upsampling_layers, norm=cfg.norm,

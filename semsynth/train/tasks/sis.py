@@ -79,8 +79,9 @@ PRESETS: dict[str, dict] = {
              "train": {"batch": 4, "total_kimg": 2}},
     "small": {"task": {"ngf": 16, "spade_hidden": 64, "ndf": 32, "encoder_size": 64},
               "train": {"batch": 8, "total_kimg": 200}},
-    # SPADE Cityscapes (reference.md §1.6-1.8): 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching.
-    # unpaired: USIS Cityscapes (reference.md Stage 2 §4): the OASIS G (5 upsamplings), the OASIS U-Net D as S
+    # SPADE Cityscapes (Park et al. 2019, "Semantic Image Synthesis with Spatially-Adaptive Normalization"):
+    # 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching.
+    # unpaired: USIS Cityscapes (UP): the OASIS G (5 upsamplings), the OASIS U-Net D as S
     # (base 128, max 512), the SWAGAN wavelet D at its published widths, Adam (0, 0.999), batch 8
     "paper": {"task": {"ngf": 64, "ndf": 64, "num_upsampling_layers": "more", "norm": "syncbatch"},
               "train": {"batch": 16, "total_kimg": 595},

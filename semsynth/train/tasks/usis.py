@@ -2,7 +2,7 @@
 segmenter S, trained only on generated photos, must recover the layout (self-supervised L_seg); a whole-image
 discriminator Dw (wavelet domain, never sees labels) judges realism against unpaired real photos.
 
-Objective (UP Eq. 2-5, U:models/models.py; reference.md Stage 2 §4.2):
+Objective (UP Eq. 2-5, U:models/models.py):
     L_G  = lambda_seg * L_seg(m, S(G(m))) + w_adv * softplus(-Dw(G(m)))
     L_S  = L_seg(m, S(G(m)))                          G frozen: the fake is made under no_grad
     L_Dw = softplus(-Dw(x)) + softplus(Dw(G(m)))

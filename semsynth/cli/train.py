@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import os
 import re
 from pathlib import Path
 
-from semsynth.cli.options import DATA_OPTION_HELP, data_option
+from semsynth.cli.options import DATA_OPTION_HELP, data_option, field_help
 from semsynth.data import parse_size
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, task_config_obj)
@@ -35,20 +34,6 @@ def register(subparsers) -> None:
 
 
 # -- options from dataclass fields --------------------------------------------------------------------------------
-def field_comments(cls) -> dict[str, str]:
-    """Trailing `# comments` of a dataclass's field lines: the help text of its options."""
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    found = {}
-    for line in source.splitlines():
-        m = re.match(r"\s+(\w+)\s*:[^=]*=.*?#\s*(.+)$", line)
-        if m:
-            found[m.group(1)] = m.group(2).strip()
-    return found
-
-
 def _scalar(kind: str):
     def convert(text: str):
         if kind == "bool":
@@ -141,14 +126,14 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
                              "missing) and no weights, then names any weight file the run needs and lacks "
                              "(default: False)")
     engine = p.add_argument_group("engine (TrainConfig)")
-    comments = field_comments(TrainConfig)
+    comments = field_help(TrainConfig)
     taken = set(COMMON)
     for f in dataclasses.fields(TrainConfig):
         name = TRAIN_NAMES.get(f.name, f.name)
         taken.add(name)
         add_field(engine, comments, f, "--" + name.replace("_", "-"), f"train__{f.name}")
     group = p.add_argument_group(f"task {task} ({module.__name__}.Config)")
-    comments = field_comments(module.Config)
+    comments = field_help(module.Config)
     for f in dataclasses.fields(module.Config):
         flag = f"--task-{f.name}" if f.name in taken else f"--{f.name}"  # a clash with an engine option
         add_field(group, comments, f, flag.replace("_", "-"), f"task__{f.name}")

@@ -167,3 +167,24 @@ def test_fresh_run_into_a_used_folder_needs_overwrite(toy, tmp_path, capsys):
     assert f"--overwrite: removed {out / 'checkpoints'}" in capsys.readouterr().err
     assert main(base + ["--overwrite", "--resume"]) == 2
     assert "choose one" in capsys.readouterr().err
+
+
+def test_field_help_reads_trailing_comments_of_bases_and_metadata():
+    import dataclasses
+
+    from semsynth.cli.options import field_help
+    from semsynth.train.tasks import layout
+
+    @dataclasses.dataclass(frozen=True)
+    class Base:
+        size: int = 3          # size of the thing
+        name: str = "a # b"    # a name
+        plain: int = 1
+
+    @dataclasses.dataclass(frozen=True)
+    class Child(Base):
+        size: int = 4          # a smaller size
+        depth: int = dataclasses.field(default=2, metadata={"help": "from metadata"})  # not this comment
+
+    assert field_help(Child) == {"size": "a smaller size", "name": "a name", "depth": "from metadata"}
+    assert field_help(layout.Config)["z_dim"] == "latent size"  # a field of the base class GANConfig

@@ -3,7 +3,8 @@
 Every task module defines all of these (semsynth.train.task.TASK_MODULE_API; shared defaults no_files and
 no_data_options live in semsynth/train/task.py):
     Config                      frozen dataclass of the task's hyper-parameters (flat: str/int/float/bool/tuple
-                                fields, each with a default and a trailing comment)
+                                fields, each with a default and a trailing comment, which is its --help text:
+                                semsynth.cli.options.field_help)
     PRESETS: dict[str, dict]    "tiny" | "small" | "paper" -> {"task": {field: value}, "train": {field: value}}
                                 overrides of Config and of the engine's TrainConfig (batch, total_kimg, ...);
                                 optional "variants": {field: {value: {"task": .., "train": ..}}} apply on top

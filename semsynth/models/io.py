@@ -17,7 +17,6 @@ from semsynth.models.meta import building_on_meta
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
-atomic_write_bytes = atomic_write  # the name this module used before semsynth/io_atomic.py
 
 # config.json "arch" -> (model class, its config class). The names are written into every exported model folder:
 # renaming one breaks folders already on disk, so add names, never change them.

@@ -8,12 +8,13 @@ import os
 import re
 from pathlib import Path
 
-from semsynth.cli.options import DATA_OPTION_HELP, data_option, field_help
+from semsynth.cli.options import DATA_OPTION_HELP, data_option
 from semsynth.data import parse_size
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, task_config_obj)
 from semsynth.train.dry_run import dry_run
 from semsynth.train.engine import check_files, run_training
+from semsynth.train.field_help import field_help
 from semsynth.train.tasks import TASKS, task_module
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"

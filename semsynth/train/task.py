@@ -81,6 +81,24 @@ class Task:
         """Restore what `state_dict` returned."""
 
 
+def check_first_item(dataset) -> dict:
+    """The data set's first item, after checking what every scene-reading task needs: the set is not empty, the
+    label map has the data set's size, a photo (when there is one) matches it, and the ids fit the class set."""
+    if len(dataset) == 0:
+        raise ValueError("the data set is empty")
+    item = dataset[0]
+    H, W = dataset.size
+    label = item["label"]
+    if tuple(label.shape) != (H, W):
+        raise ValueError(f"scene {item.get('name')!r}: label map {tuple(label.shape)} differs from the data set "
+                         f"size {(H, W)}")
+    if "image" in item and tuple(item["image"].shape) != (3, H, W):
+        raise ValueError(f"scene {item.get('name')!r}: photo {tuple(item['image'].shape)} does not match its label "
+                         f"map {(H, W)} (expected [3, {H}, {W}])")
+    dataset.classes.check_ids(label, where=f"scene {item.get('name')!r}")
+    return item
+
+
 # -- the task-module contract ------------------------------------------------------------------------------------
 # Every module in semsynth.train.tasks.TASKS defines each name of TASK_MODULE_API (semsynth/train/tasks/__init__.py
 # says what each does), so the engine calls them without probing. A task with nothing to say assigns a default:

@@ -172,7 +172,7 @@ def test_fresh_run_into_a_used_folder_needs_overwrite(toy, tmp_path, capsys):
 def test_field_help_reads_trailing_comments_of_bases_and_metadata():
     import dataclasses
 
-    from semsynth.cli.options import field_help
+    from semsynth.train.field_help import field_help
     from semsynth.train.tasks import layout
 
     @dataclasses.dataclass(frozen=True)

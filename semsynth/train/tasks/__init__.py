@@ -4,7 +4,7 @@ Every task module defines all of these (semsynth.train.task.TASK_MODULE_API; sha
 no_data_options live in semsynth/train/task.py):
     Config                      frozen dataclass of the task's hyper-parameters (flat: str/int/float/bool/tuple
                                 fields, each with a default and a trailing comment, which is its --help text:
-                                semsynth.cli.options.field_help)
+                                semsynth.train.field_help)
     PRESETS: dict[str, dict]    "tiny" | "small" | "paper" -> {"task": {field: value}, "train": {field: value}}
                                 overrides of Config and of the engine's TrainConfig (batch, total_kimg, ...);
                                 optional "variants": {field: {value: {"task": .., "train": ..}}} apply on top

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from semsynth.metrics.inception import (FeatureExtractor, InceptionWeightsNotFound, find_weights, load_inception,
+from semsynth.evaluation.metrics.inception import (FeatureExtractor, InceptionWeightsNotFound, find_weights, load_inception,
                                         module_from_torchscript)
-from semsynth.metrics.inception_net import FIDInceptionV3
+from semsynth.evaluation.metrics.inception_net import FIDInceptionV3
 
 
 def _sync(device: torch.device) -> None:

@@ -13,6 +13,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from semsynth.class_lists.ade20k import ADE20K_NAMES
+from semsynth.class_lists.cocostuff import COCO_STUFF_NAMES
+
 IGNORE_INDEX = 255
 MAX_CLASSES = 255  # label maps are 8-bit ids (uint8 arrays, 8-bit PNGs): train ids 0..254, and ignore needs a value
 
@@ -170,7 +173,7 @@ def _camvid() -> ClassSet:
 
 
 def _ade20k() -> ClassSet:
-    from semsynth.class_lists.ade20k import ADE20K_NAMES  # 150 names; raw 0 = "other" -> ignore
+    # 150 names; raw 0 = "other" -> ignore
     return ClassSet(
         name="ade20k",
         names=tuple(ADE20K_NAMES),
@@ -180,7 +183,7 @@ def _ade20k() -> ClassSet:
 
 
 def _coco_stuff() -> ClassSet:
-    from semsynth.class_lists.cocostuff import COCO_STUFF_NAMES  # 182 ids 0..181; 255 = unlabeled
+    # 182 ids 0..181; 255 = unlabeled
     return ClassSet(
         name="coco-stuff",
         names=tuple(COCO_STUFF_NAMES),

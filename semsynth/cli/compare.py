@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
+
+from semsynth.data import parse_size
+from semsynth.evaluation.compare import run_compare
+from semsynth.evaluation.protocol import check_inception
+from semsynth.evaluation.report import to_markdown
+from semsynth.train import suite
 
 
 def register(sub) -> None:
@@ -47,21 +54,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from semsynth.compare import run_compare
-    from semsynth.report import to_markdown
-
     if args.train:
-        from semsynth.data import parse_size
-        from semsynth.metrics.protocol import check_inception
-        from semsynth.train.suite import train_suite
-
         if args.fid:
             check_inception(args.inception)  # minutes of training must not end in a missing or wrong weights file
-        runs = train_suite(args.data, Path(args.out) / "runs", root=args.root, size=parse_size(args.size),
-                           preset=args.preset, minutes=args.minutes, seed=args.seed, device=args.device,
-                           use_vgg=args.use_vgg)
+        runs = suite.train_suite(args.data, Path(args.out) / "runs", root=args.root, size=parse_size(args.size),
+                                 preset=args.preset, minutes=args.minutes, seed=args.seed, device=args.device,
+                                 use_vgg=args.use_vgg)
         args.layout, args.sis = runs["layout"], [runs["sis-paired"], runs["sis-unpaired"]]
         args.image, args.segmenter = runs["image"], runs["segmenter"]
     elif args.layout is None or not args.sis:

@@ -7,7 +7,8 @@ import torch
 
 from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
 from semsynth.data import DATASETS, load_dataset, to_uint8
-from semsynth.visualize import colorize_batch, save_grid
+from semsynth.data.labels import colorize_batch
+from semsynth.inference.visualize import save_grid
 
 
 def preview(data: str, out, root=None, size=(128, 256), n: int = 8, seed: int = 0, split: str = "train",

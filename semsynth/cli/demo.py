@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from semsynth.data import parse_size
+from semsynth.demo import run_demo
+from semsynth.evaluation.report import to_markdown
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="train every model on synthetic-streets briefly, then compare them",
@@ -24,10 +28,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from semsynth.data import parse_size
-    from semsynth.demo import run_demo
-    from semsynth.report import to_markdown
-
     report = run_demo(args.out, minutes=args.minutes, size=parse_size(args.size) if args.size else None, n=args.n,
                       seed=args.seed, device=args.device, preset=args.preset, fid=args.fid)
     print(to_markdown(report))

@@ -1,6 +1,6 @@
-"""`semsynth evaluate fid|kid|miou|layout`: thin commands over semsynth.metrics. Each prints a readable table
+"""`semsynth evaluate fid|kid|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a readable table
 and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set cache keys,
-cached real statistics, KID subsets, the small-sample warning) is semsynth.metrics.protocol, shared with
+cached real statistics, KID subsets, the small-sample warning) is semsynth.evaluation.protocol, shared with
 `compare`."""
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ from pathlib import Path
 
 import torch
 
-from semsynth.metrics.protocol import PROTOCOL
+from semsynth.classes import ClassSet, class_set_from_dict, class_set_from_json, get_class_set
+from semsynth.data import parse_size
+from semsynth.data.labels import from_uint8
+from semsynth.evaluation import protocol
+from semsynth.evaluation.metrics import inception
+from semsynth.evaluation.metrics.features import extract_features
+from semsynth.evaluation.metrics.fid import fid_from_stats, stats_of
+from semsynth.evaluation.metrics.images import as_label_batches, matched_image_label_pairs, read_label, read_rgb
+from semsynth.evaluation.metrics.layout import (class_histogram, class_proportions, colorized_batches,
+                                                format_share_table, fsd, js_divergence, share_table)
+from semsynth.evaluation.metrics.miou import ConfusionMatrix
+from semsynth.evaluation.protocol import PROTOCOL, open_real
+from semsynth.inference.segment import load_segmenter, segment
 
 
 # ------------------------------------------------------------------------------------------- shared helpers
@@ -35,10 +47,7 @@ def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
 
 
 def _open_real(args, mode: str):
-    """(source, fingerprint) of --real (a folder or a data-set name), see semsynth.metrics.protocol.open_real."""
-    from semsynth.data import parse_size
-    from semsynth.metrics.protocol import open_real
-
+    """(source, fingerprint) of --real (a folder or a data-set name), see semsynth.evaluation.protocol.open_real."""
     return open_real(args.real, root=args.root, split=args.split, size=parse_size(args.size) if args.size else None,
                      seed=args.seed, limit=args.n, mode=mode)
 
@@ -64,10 +73,6 @@ def _print_rows(rows: list[tuple[str, object]]) -> None:
 
 # ------------------------------------------------------------------------------------------- fid / kid
 def run_fid_kid(args) -> int:
-    from semsynth.metrics import inception, protocol
-    from semsynth.metrics.features import extract_features
-    from semsynth.metrics.fid import fid_from_stats, stats_of
-
     real, fingerprint = _open_real(args, mode="images")
     extractor = inception.load_inception(args.inception, device=args.device)
 
@@ -98,8 +103,6 @@ def run_fid_kid(args) -> int:
 
 # ------------------------------------------------------------------------------------------- miou
 def _classes_from(spec: str | None, model):
-    from semsynth.classes import ClassSet, class_set_from_dict, class_set_from_json, get_class_set
-
     if spec:
         return class_set_from_json(spec) if spec.endswith(".json") else get_class_set(spec)
     meta = getattr(model, "meta", None)  # semsynth model folders carry {"classes": class_set_to_dict(...)}
@@ -112,11 +115,6 @@ def _classes_from(spec: str | None, model):
 
 
 def run_miou(args) -> int:
-    from semsynth.data.labels import from_uint8
-    from semsynth.metrics.images import matched_image_label_pairs, read_label, read_rgb
-    from semsynth.metrics.miou import ConfusionMatrix
-    from semsynth.segment import load_segmenter, segment  # written by the segmenter task; imported on use
-
     model = load_segmenter(args.segmenter, trust_torchscript=args.trust_torchscript, sha256=args.segmenter_sha256)
     if isinstance(model, torch.nn.Module):
         model = model.to(args.device).eval()
@@ -157,13 +155,6 @@ def run_miou(args) -> int:
 
 # ------------------------------------------------------------------------------------------- layout
 def run_layout(args) -> int:
-    from semsynth.classes import class_set_from_json, get_class_set
-    from semsynth.metrics import inception, protocol
-    from semsynth.metrics.fid import fid_from_stats, stats_of
-    from semsynth.metrics.images import as_label_batches
-    from semsynth.metrics.layout import (class_histogram, class_proportions, colorized_batches,
-                                         format_share_table, fsd, js_divergence, share_table)
-
     real, fingerprint = _open_real(args, mode="labels")
     if args.classes:
         classes = class_set_from_json(args.classes) if args.classes.endswith(".json") else get_class_set(args.classes)

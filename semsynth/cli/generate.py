@@ -8,6 +8,9 @@ import torch
 from tqdm import tqdm
 
 from semsynth.cli.options import finite_float, positive_int
+from semsynth.cli.outputs import prepare_output_folder
+from semsynth.inference.pipeline import Pipeline
+from semsynth.inference.visualize import save_grid, save_label_png, save_png
 
 
 def register(sub) -> None:
@@ -36,10 +39,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from semsynth.cli.outputs import prepare_output_folder
-    from semsynth.pipeline import Pipeline
-    from semsynth.visualize import save_grid, save_label_png, save_png
-
     if (args.layout is None) == (args.layouts is None):
         raise ValueError("give exactly one of --layout RUN (generate layouts) or --layouts PNG... (your own)")
     if args.layout_classes is not None and args.layouts is None:

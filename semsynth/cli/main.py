@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
 
+from PIL.Image import DecompressionBombError
+from safetensors import SafetensorError
+
+from semsynth import __version__
+from semsynth.cli import compare, convert, data, demo, evaluate, generate, sample, train
+
 # command modules, in the order `semsynth --help` lists them
-COMMAND_MODULES = [
-    "semsynth.cli.data",
-    "semsynth.cli.train",
-    "semsynth.cli.sample",
-    "semsynth.cli.generate",
-    "semsynth.cli.compare",
-    "semsynth.cli.demo",
-    "semsynth.cli.evaluate",
-    "semsynth.cli.convert",
-]
+COMMAND_MODULES = [data, train, sample, generate, compare, demo, evaluate, convert]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from semsynth import __version__
-
     parser = argparse.ArgumentParser(
         prog="semsynth", description="Semantic scene generation: layouts, layout-to-photo, evaluation.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"semsynth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 
@@ -39,7 +34,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except expected_errors() as err:
         # user-facing errors: one clear line, no traceback (set SEMSYNTH_DEBUG=1 for the traceback)
-        import os
         if os.environ.get("SEMSYNTH_DEBUG"):
             raise
         print(f"semsynth: error: {err}", file=sys.stderr)
@@ -49,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Errors a user can act on: bad values (ValueError), files and folders (OSError: missing, unwritable, a file
     where a folder should be, PIL's UnidentifiedImageError), broken weights files, and images too large to decode."""
-    from PIL.Image import DecompressionBombError
-    from safetensors import SafetensorError
     return ValueError, OSError, RuntimeError, SafetensorError, DecompressionBombError
 
 

@@ -6,6 +6,10 @@ import argparse
 import torch
 
 from semsynth.cli.options import finite_float, positive_int
+from semsynth.cli.outputs import prepare_output_folder
+from semsynth.data.labels import colorize_batch
+from semsynth.inference.sampling import classes_of, load_generator, sample_images, sample_layouts
+from semsynth.inference.visualize import save_grid, save_label_png, save_png
 
 
 def register(subparsers) -> None:
@@ -29,10 +33,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from semsynth.cli.outputs import prepare_output_folder
-    from semsynth.generate_layouts import classes_of, load_generator, sample_images, sample_layouts
-    from semsynth.visualize import colorize_batch, save_grid, save_label_png, save_png
-
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     out = prepare_output_folder(args.out, overwrite=args.overwrite)
     G, meta = load_generator(args.run, device=device)

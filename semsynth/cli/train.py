@@ -1,11 +1,9 @@
 """`semsynth train TASK [options]`: builds a RunConfig from the task's Config fields, the engine's TrainConfig and
-the data options, then runs (or dry-runs) the engine. Only the chosen task's module is imported, so one broken
-task never breaks the others."""
+the data options, then runs (or dry-runs) the engine."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import os
 import re
 from pathlib import Path
@@ -13,6 +11,10 @@ from pathlib import Path
 from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
 from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, preset_layers, task_config_obj)
+from semsynth.train.dry_run import dry_run
+from semsynth.train.engine import check_files, run_training
+from semsynth.train.field_help import field_help
+from semsynth.train.tasks import TASKS, task_module
 
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
@@ -23,7 +25,6 @@ COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_opti
 
 
 def register(subparsers) -> None:
-    from semsynth.train.tasks import TASKS
     p = subparsers.add_parser(
         "train", help="train a model: " + " | ".join(TASKS),
         description="Train one task. `semsynth train TASK --help` lists the options of TASK.")
@@ -33,20 +34,6 @@ def register(subparsers) -> None:
 
 
 # -- options from dataclass fields --------------------------------------------------------------------------------
-def field_comments(cls) -> dict[str, str]:
-    """Trailing `# comments` of a dataclass's field lines: the help text of its options."""
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    found = {}
-    for line in source.splitlines():
-        m = re.match(r"\s+(\w+)\s*:[^=]*=.*?#\s*(.+)$", line)
-        if m:
-            found[m.group(1)] = m.group(2).strip()
-    return found
-
-
 def _scalar(kind: str):
     def convert(text: str):
         if kind == "bool":
@@ -102,7 +89,7 @@ def add_field(group, cls_comments, f: dataclasses.Field, flag: str, dest: str) -
 
 
 def build_task_parser(task: str, module) -> argparse.ArgumentParser:
-    presets = sorted(getattr(module, "PRESETS", {}))
+    presets = sorted(module.PRESETS)
     p = argparse.ArgumentParser(
         prog=f"semsynth train {task}", description=(module.__doc__ or "").strip().split("\n\n")[0] or None,
         epilog="Defaults shown are the built-in ones; --preset replaces some of them and options given here "
@@ -139,14 +126,14 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
                              "missing) and no weights, then names any weight file the run needs and lacks "
                              "(default: False)")
     engine = p.add_argument_group("engine (TrainConfig)")
-    comments = field_comments(TrainConfig)
+    comments = field_help(TrainConfig)
     taken = set(COMMON)
     for f in dataclasses.fields(TrainConfig):
         name = TRAIN_NAMES.get(f.name, f.name)
         taken.add(name)
         add_field(engine, comments, f, "--" + name.replace("_", "-"), f"train__{f.name}")
     group = p.add_argument_group(f"task {task} ({module.__name__}.Config)")
-    comments = field_comments(module.Config)
+    comments = field_help(module.Config)
     for f in dataclasses.fields(module.Config):
         flag = f"--task-{f.name}" if f.name in taken else f"--{f.name}"  # a clash with an engine option
         add_field(group, comments, f, flag.replace("_", "-"), f"task__{f.name}")
@@ -214,9 +201,8 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
 def preset_layer(task: str, preset: str, task_config: dict) -> dict:
     """PRESETS[preset] of the task module with its variants that match `task_config`, as one
     {"task": {...}, "train": {...}}."""
-    from semsynth.train.tasks import task_module
     module = task_module(task)
-    presets = getattr(module, "PRESETS", {})
+    presets = module.PRESETS
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
     layers = preset_layers(presets[preset], module, task_config, f"PRESETS[{preset!r}] of {module.__name__}")
@@ -230,13 +216,7 @@ def _check_world(batch: int, world: int) -> None:
 
 
 def train_command(task: str, argv: list[str]) -> int:
-    from semsynth.train.tasks import TASKS, task_module
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
-    try:
-        module = task_module(task)
-    except ImportError as err:
-        raise RuntimeError(f"task {task!r} is unavailable: {err}") from err
+    module = task_module(task)
     args = build_task_parser(task, module).parse_args(argv)
     given = {k: v for k, v in vars(args).items() if v is not UNSET}
     run, resume, dry = resolve_run(task, given)
@@ -244,11 +224,8 @@ def train_command(task: str, argv: list[str]) -> int:
     if resume and overwrite:
         raise ValueError("--resume continues the run in --out and --overwrite deletes it: choose one")
     if dry:
-        from semsynth.train.dry_run import dry_run
-        from semsynth.train.engine import check_files
         print(dry_run(run), flush=True)
         check_files(task_module(run.task), task_config_obj(run.task, run.task_config))  # the run would need them
         return 0
-    from semsynth.train.engine import run_training
     run_training(run, resume=resume, overwrite=overwrite)
     return 0

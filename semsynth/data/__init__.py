@@ -1,51 +1,26 @@
-"""Data sets. `load_dataset(name, ...)` is the public entry point; `DATASETS` maps names to reader factories."""
+"""Data sets. `load_dataset(name, ...)` is the public entry point; `DATASETS` maps names to reader classes."""
 from __future__ import annotations
 
 from typing import Callable
 
+from semsynth.data.ade20k import ADE20K
 from semsynth.data.base import MODES, CompactItems, CorruptFileError, SegmentationDataset, expand_items
+from semsynth.data.camvid import CamVid
+from semsynth.data.cityscapes import Cityscapes
+from semsynth.data.cocostuff import COCOStuff
+from semsynth.data.folder import FolderDataset
 from semsynth.data.labels import from_uint8, one_hot, to_uint8
+from semsynth.data.synthetic import SyntheticStreets
 
 
-def _synthetic(**kw):
-    from semsynth.data.synthetic import SyntheticStreets
-    return SyntheticStreets(**kw)
-
-
-def _cityscapes(**kw):
-    from semsynth.data.cityscapes import Cityscapes
-    return Cityscapes(**kw)
-
-
-def _ade20k(**kw):
-    from semsynth.data.ade20k import ADE20K
-    return ADE20K(**kw)
-
-
-def _coco_stuff(**kw):
-    from semsynth.data.cocostuff import COCOStuff
-    return COCOStuff(**kw)
-
-
-def _camvid(**kw):
-    from semsynth.data.camvid import CamVid
-    return CamVid(**kw)
-
-
-def _folder(**kw):
-    from semsynth.data.folder import FolderDataset
-    return FolderDataset(**kw)
-
-
-# name -> factory(root, split, size, mode, seed, **options); imports are lazy so one reader's module
-# never slows down or breaks another's.
+# name -> reader class, called as Reader(root=, split=, size=, mode=, seed=, **options)
 DATASETS: dict[str, Callable[..., SegmentationDataset]] = {
-    "synthetic-streets": _synthetic,
-    "cityscapes": _cityscapes,
-    "ade20k": _ade20k,
-    "coco-stuff": _coco_stuff,
-    "camvid": _camvid,
-    "folder": _folder,
+    "synthetic-streets": SyntheticStreets,
+    "cityscapes": Cityscapes,
+    "ade20k": ADE20K,
+    "coco-stuff": COCOStuff,
+    "camvid": CamVid,
+    "folder": FolderDataset,
 }
 
 

@@ -1,10 +1,11 @@
-"""The one place where label maps become network inputs, and photos cross the uint8 <-> [-1, 1] edge."""
+"""The one place where label maps become network inputs (and network outputs become label maps again), and photos
+cross the uint8 <-> [-1, 1] edge. Training and inference both import it."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from semsynth.classes import IGNORE_INDEX
+from semsynth.classes import IGNORE_INDEX, ClassSet
 
 
 def one_hot(label: torch.Tensor, num_classes: int, ignore_index: int = IGNORE_INDEX,
@@ -66,3 +67,23 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 def from_uint8(images: torch.Tensor) -> torch.Tensor:
     """uint8 [..., 3, H, W] -> float in [-1, 1]."""
     return images.float().div_(127.5).sub_(1)  # in place: one allocation on the data-loading hot path
+
+
+def logits_to_ids(logits: torch.Tensor, void_class: int | None = None, ignore_index: int = 255) -> torch.Tensor:
+    """float [N, C, H, W] class logits -> LongTensor [N, H, W] (argmax); the `void_class` channel, when the
+    generator has one, becomes `ignore_index`."""
+    ids = logits.argmax(dim=1)
+    if void_class is not None:
+        ids = torch.where(ids == void_class, torch.full_like(ids, ignore_index), ids)
+    return ids
+
+
+def rgb_to_ids(rgb: torch.Tensor, classes: ClassSet) -> tuple[torch.Tensor, float]:
+    """Colour-coded maps float [N, 3, H, W] in [-1, 1] -> (ids LongTensor [N, H, W], share of far pixels)."""
+    ids, far = classes.quantize(to_uint8(rgb).permute(0, 2, 3, 1).cpu())
+    return ids, far
+
+
+def colorize_batch(labels: torch.Tensor, classes: ClassSet) -> torch.Tensor:
+    """LongTensor [N, H, W] ids -> uint8 [N, 3, H, W] colours."""
+    return classes.colorize(labels).permute(0, 3, 1, 2).contiguous()

@@ -1,5 +1,5 @@
 """SPADE's VGG-19 perceptual loss: L1 between VGG features of fake and real photos at relu1_1..relu5_1,
-weighted 1/32, 1/16, 1/8, 1/4, 1 (reference.md "# 1. Stage 2" §1.6). Photos in [-1, 1] go in as they are,
+weighted 1/32, 1/16, 1/8, 1/4, 1 (S:models/networks/loss.py VGGLoss). Photos in [-1, 1] go in as they are,
 without ImageNet normalisation, as in the official code.
 
 The ImageNet weights are read from a local file only, never downloaded. Looked up in this order:

@@ -1,4 +1,4 @@
-"""SPADE's multi-scale PatchGAN discriminator (pix2pixHD style), reference.md "# 1. Stage 2" §1.5.
+"""SPADE's multi-scale PatchGAN discriminator (pix2pixHD style), S:models/networks/discriminator.py.
 
 Input is concat(segmap, photo) [N, label_channels + 3, H, W]; the output is, per scale, the list of every
 layer's output: intermediate features (for feature matching) and, last, the patch logits [N, 1, h, w].

@@ -9,15 +9,41 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from semsynth.classes import class_set_from_dict
 from semsynth.io_atomic import atomic_write
+from semsynth.models import (dcgan, discriminators, spade, stylegan2, unet, wavelet_discriminator,
+                             wavelet_generator)
 from semsynth.models.meta import building_on_meta
-from semsynth.models.registry import arch_name, resolve
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_FOLDER = "encoder"  # a sub-folder of a SIS model folder: its VAE style encoder, when it was trained with one
 DISCRIMINATOR_FOLDER = "discriminator"  # a sub-folder: the discriminator, kept so training can continue
-atomic_write_bytes = atomic_write  # the name this module used before semsynth/io_atomic.py
+
+# config.json "arch" -> (model class, its config class). The names are written into every exported model folder:
+# renaming one breaks folders already on disk, so add names, never change them.
+ARCHS: dict[str, tuple[type[torch.nn.Module], type]] = {
+    "stylegan2-generator": (stylegan2.Generator, stylegan2.GeneratorConfig),
+    "stylegan2-discriminator": (stylegan2.Discriminator, stylegan2.DiscriminatorConfig),
+    "dcgan-generator": (dcgan.Generator, dcgan.GeneratorConfig),
+    "dcgan-discriminator": (dcgan.Discriminator, dcgan.DiscriminatorConfig),
+    "spade-generator": (spade.SPADEGenerator, spade.SPADEGeneratorConfig),
+    "spade-encoder": (spade.ConvEncoder, spade.ConvEncoderConfig),
+    "spade-discriminator": (discriminators.MultiscalePatchDiscriminator,
+                            discriminators.MultiscalePatchDiscriminatorConfig),
+    "unet": (unet.UNet, unet.UNetConfig),
+    "usis-wavelet-generator": (wavelet_generator.WaveletSPADEGenerator, wavelet_generator.WaveletSPADEGeneratorConfig),
+    "wavelet-discriminator": (wavelet_discriminator.WaveletDiscriminator,
+                              wavelet_discriminator.WaveletDiscriminatorConfig),
+}
+
+
+def arch_name(model: torch.nn.Module) -> str:
+    """The ARCHS key of a model instance."""
+    for name, (model_cls, _) in ARCHS.items():
+        if type(model) is model_cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not listed in semsynth.models.io.ARCHS")
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -52,7 +78,9 @@ def save_pretrained(model: torch.nn.Module, folder, extra: dict | None = None) -
 
 
 def build_from_config(meta: dict) -> torch.nn.Module:
-    model_cls, cfg_cls = resolve(meta["arch"])
+    if meta["arch"] not in ARCHS:
+        raise ValueError(f"unknown arch {meta['arch']!r}; choose from {sorted(ARCHS)}")
+    model_cls, cfg_cls = ARCHS[meta["arch"]]
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
     unknown = set(meta["config"]) - fields
     if unknown:
@@ -142,7 +170,6 @@ def from_pretrained(folder, device="cpu") -> torch.nn.Module:
 
 
 def _check_classes(classes, config: Path) -> None:
-    from semsynth.classes import class_set_from_dict
     try:
         class_set_from_dict(classes)
     except (ValueError, TypeError, KeyError) as err:

@@ -1,5 +1,6 @@
 """StyleGAN2 building blocks in plain PyTorch ops (no CUDA extension): equalised-lr layers, bias + activation,
-FIR resampling, modulated convolution as one grouped conv, noise injection.
+FIR resampling, minibatch stddev, modulated convolution as one grouped conv, noise injection. The one copy of
+these in the package: the wavelet discriminator (rosinality's SWAGAN layers) is built from them too.
 
 Follows NVlabs/stylegan2-ada-pytorch training/networks.py and torch_utils/ops/{upfirdn2d,conv2d_resample,bias_act}.py.
 """
@@ -139,6 +140,37 @@ class Conv2dLayer(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, act={self.activation}, "
                 f"up={self.up}, down={self.down}")
+
+
+# ------------------------------------------------------------------------------------------------ minibatch stddev
+class MinibatchStd(nn.Module):
+    """Appends `num_channels` feature maps holding the stddev of the features across groups of `group_size`
+    samples (stylegan2-ada's MinibatchStdLayer): D sees how varied a batch is, which counters mode collapse.
+    any_batch: a batch not divisible by the group uses the largest group size that divides it (SWAGAN's and USIS's
+    wavelet discriminator); otherwise such a batch is an error, as in stylegan2-ada."""
+
+    def __init__(self, group_size: int, num_channels: int = 1, any_batch: bool = False):
+        super().__init__()
+        self.group_size, self.num_channels, self.any_batch = group_size, num_channels, any_batch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        N, C, H, W = x.shape
+        if self.any_batch:
+            G = max(g for g in range(1, min(N, self.group_size) + 1) if N % g == 0)
+        else:
+            G = min(self.group_size, N)
+            if N % G:
+                raise ValueError(f"minibatch-stddev: batch {N} is not divisible by the group size {G}")
+        F_ = self.num_channels
+        y = x.float().reshape(G, -1, F_, C // F_, H, W)    # [GnFcHW] split the batch into groups (in fp32)
+        y = y - y.mean(dim=0)                               # [GnFcHW] subtract the group mean
+        y = (y.square().mean(dim=0) + 1e-8).sqrt()          # [nFcHW]  stddev over the group
+        y = y.mean(dim=[2, 3, 4])                           # [nF]     average over channels and pixels
+        y = y.reshape(-1, F_, 1, 1).repeat(G, 1, H, W)      # [NFHW]   replicate over group and pixels
+        return torch.cat([x, y.to(x.dtype)], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"group_size={self.group_size}, num_channels={self.num_channels}, any_batch={self.any_batch}"
 
 
 # ------------------------------------------------------------------------------------------------ modulation

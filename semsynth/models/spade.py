@@ -1,6 +1,6 @@
 """SPADE normalisation, the SPADE residual block, the SPADE / OASIS generators and SPADE's VAE style encoder.
 
-One generator class covers both published families (reference.md "# 1. Stage 2" §1.3, §3.1):
+One generator class covers both published families (S:models/networks/generator.py, O:models/generator.py):
 - family "spade" (Park et al. 2019): start from the nearest-downsampled segmap through a 3x3 conv (or from
   z through a Linear when use_vae), head_0, G_middle_0/1, up_0..up_3 (+ up_4 for "most");
 - family "oasis" (Sushko et al. 2021, also the USIS generator): a z vector of z_dim replicated over all pixels

@@ -7,15 +7,14 @@ fork does; block channel counts follow the short side: channels(r) = min(channel
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from semsynth.models.layers import (Conv2dLayer, FullyConnected, SynthesisLayer, ToRGBLayer, normalize_2nd_moment,
-                                    setup_filter, upsample2d)
+from semsynth.models.layers import (Conv2dLayer, FullyConnected, MinibatchStd, SynthesisLayer, ToRGBLayer,
+                                    normalize_2nd_moment, setup_filter, upsample2d)
 from semsynth.models.shapes import assert_shape
 
 
@@ -199,28 +198,6 @@ class DiscriminatorBlock(nn.Module):
         return (x + y) * math.sqrt(0.5)
 
 
-class MinibatchStd(nn.Module):
-    def __init__(self, group_size: int, num_channels: int = 1):
-        super().__init__()
-        self.group_size, self.num_channels = group_size, num_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        N, C, H, W = x.shape
-        G = min(self.group_size, N)
-        if N % G:
-            raise ValueError(f"minibatch-stddev: batch {N} is not divisible by the group size {G}")
-        F_ = self.num_channels
-        y = x.reshape(G, -1, F_, C // F_, H, W)            # [GnFcHW] split the batch into groups
-        y = y - y.mean(dim=0)                               # [GnFcHW] subtract the group mean
-        y = (y.square().mean(dim=0) + 1e-8).sqrt()          # [nFcHW]  stddev over the group
-        y = y.mean(dim=[2, 3, 4])                           # [nF]     average over channels and pixels
-        y = y.reshape(-1, F_, 1, 1).repeat(G, 1, H, W)      # [NFHW]   replicate over group and pixels
-        return torch.cat([x, y], dim=1)
-
-    def extra_repr(self) -> str:
-        return f"group_size={self.group_size}, num_channels={self.num_channels}"
-
-
 class Discriminator(nn.Module):
     """D(x [N, in_channels, H, W]) -> logits [N, 1]."""
 
@@ -248,33 +225,3 @@ class Discriminator(nn.Module):
             x = self.mbstd(x)
         x = self.conv(x)
         return self.out(self.fc(x.flatten(1)))
-
-
-# ------------------------------------------------------------------------------------------------- presets
-# Size presets shared by G and D (fields a config does not have are ignored). The published ones reproduce the
-# parameter counts of stylegan2-ada-pytorch train.py --cfg (reference.md Stage 1 section 2).
-PRESETS: dict[str, dict] = {
-    "tiny": dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=32),   # CPU tests
-    "small": dict(z_dim=256, w_dim=256, mapping_layers=4, channel_base=8192, channel_max=256),
-    "auto256": dict(z_dim=512, w_dim=512, mapping_layers=2, channel_base=16384, channel_max=512),  # --cfg=auto, 1 GPU
-    "paper256": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512),
-    "paper512": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=32768, channel_max=512),
-    "stylegan2": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=32768, channel_max=512),  # config F
-}
-
-
-def _from_preset(cfg_cls, preset: str, **fields):
-    if preset not in PRESETS:
-        raise ValueError(f"unknown StyleGAN2 preset {preset!r}; choose from {sorted(PRESETS)}")
-    names = {f.name for f in dataclasses.fields(cfg_cls)}
-    return cfg_cls(**{k: v for k, v in PRESETS[preset].items() if k in names}, **fields)
-
-
-def generator_config(preset: str, resolution, out_channels: int, **overrides) -> GeneratorConfig:
-    return dataclasses.replace(_from_preset(GeneratorConfig, preset, resolution=tuple(resolution),
-                                            out_channels=out_channels), **overrides)
-
-
-def discriminator_config(preset: str, resolution, in_channels: int, **overrides) -> DiscriminatorConfig:
-    return dataclasses.replace(_from_preset(DiscriminatorConfig, preset, resolution=tuple(resolution),
-                                            in_channels=in_channels), **overrides)

@@ -5,7 +5,7 @@ USIS segmenter S (num_classes + 1 outputs, channel 0 = "fake") and as the evalua
 Encoder: `depth` residual blocks, each halving H and W (AvgPool); decoder: `depth` residual blocks, each
 doubling H and W (nearest), reading the concatenation of the matching encoder output and the previous decoder
 output; final 1x1 conv to `out_channels`. Pre-activation LeakyReLU(0.2), spectral norm on every 3x3 / 1x1 conv
-except the final one, no normalisation layers (reference.md Stage 2 §3.2).
+except the final one, no normalisation layers (O:models/discriminator.py).
 """
 from __future__ import annotations
 

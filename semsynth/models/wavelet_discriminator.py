@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from semsynth.models.layers import Conv2dLayer, FullyConnected, MinibatchStd, downsample2d, setup_filter
 from semsynth.models.wavelet import dwt, idwt
 
 
@@ -41,77 +42,17 @@ def num_blocks(cfg: WaveletDiscriminatorConfig) -> int:
     return int(math.log2(_key(cfg.resolution) // cfg.final_side)) - 1
 
 
-class FusedLeakyReLU(nn.Module):
-    def __init__(self, channels: int):
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        return F.leaky_relu(x + self.bias.view(shape), 0.2) * math.sqrt(2)
-
-
-class EqualConv2d(nn.Module):
-    """Conv with weights ~ N(0, 1) scaled by 1/sqrt(fan_in) at run time (equalised learning rate)."""
-
-    def __init__(self, fin: int, fout: int, kernel: int, stride: int = 1, padding: int = 0, bias: bool = True):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(fout, fin, kernel, kernel))
-        self.bias = nn.Parameter(torch.zeros(fout)) if bias else None
-        self.scale, self.stride, self.padding = 1 / math.sqrt(fin * kernel * kernel), stride, padding
-
-    def extra_repr(self) -> str:
-        o, i, k, _ = self.weight.shape
-        return f"{i}, {o}, kernel={k}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, self.bias, self.stride, self.padding)
-
-
-class EqualLinear(nn.Module):
-    def __init__(self, fin: int, fout: int, activate: bool):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(fout, fin))
-        self.bias = nn.Parameter(torch.zeros(fout))
-        self.scale, self.activate = 1 / math.sqrt(fin), activate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.linear(x, self.weight * self.scale)
-        if self.activate:
-            return F.leaky_relu(out + self.bias, 0.2) * math.sqrt(2)
-        return out + self.bias
-
-
-def blur(x: torch.Tensor, pad: tuple[int, int], stride: int = 1) -> torch.Tensor:
-    """Depthwise [1, 3, 3, 1] x [1, 3, 3, 1] / 64 FIR filter with padding (before, after) on both axes."""
-    k = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=x.dtype, device=x.device)
-    k = torch.outer(k, k) / 64
-    C = x.shape[1]
-    x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]))
-    return F.conv2d(x, k.expand(C, 1, 4, 4), stride=stride, groups=C)
-
-
-class ConvLayer(nn.Module):
-    """EqualConv2d + fused LeakyReLU; `downsample` = blur then stride-2 conv (StyleGAN2)."""
-
-    def __init__(self, fin: int, fout: int, kernel: int, downsample: bool = False):
-        super().__init__()
-        self.downsample = downsample
-        stride, padding = (2, 0) if downsample else (1, kernel // 2)
-        self.conv = EqualConv2d(fin, fout, kernel, stride, padding, bias=False)
-        self.act = FusedLeakyReLU(fout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.downsample:
-            x = blur(x, (2, 2))  # 4-tap blur + 3x3 stride 2: H -> H / 2
-        return self.act(self.conv(x))
+def conv_layer(fin: int, fout: int, kernel: int, downsample: bool = False) -> Conv2dLayer:
+    """rosinality's ConvLayer (EqualConv2d + FusedLeakyReLU; `downsample` = [1, 3, 3, 1] blur, then a stride-2
+    conv) is stylegan2-ada's Conv2dLayer with down=2: the same padding (2 before the blur), filter and stride."""
+    return Conv2dLayer(fin, fout, kernel, activation="lrelu", down=2 if downsample else 1)
 
 
 class ConvBlock(nn.Module):
     def __init__(self, fin: int, fout: int):
         super().__init__()
-        self.conv1 = ConvLayer(fin, fin, 3)
-        self.conv2 = ConvLayer(fin, fout, 3, downsample=True)
+        self.conv1 = conv_layer(fin, fin, 3)
+        self.conv2 = conv_layer(fin, fout, 3, downsample=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2(self.conv1(x))
@@ -123,12 +64,13 @@ class FromWavelet(nn.Module):
     def __init__(self, fin: int, fout: int, downsample: bool, use_wavelet: bool):
         super().__init__()
         self.downsample, self.use_wavelet = downsample, use_wavelet
-        self.conv = ConvLayer(fin, fout, 1)
+        self.conv = conv_layer(fin, fout, 1)
+        self.register_buffer("blur_filter", setup_filter(), persistent=False)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if self.downsample:
             if self.use_wavelet:
-                x = dwt(blur(idwt(x), (1, 1), stride=2))
+                x = dwt(downsample2d(idwt(x), self.blur_filter))  # blur [1, 3, 3, 1], keep every 2nd pixel
             else:
                 x = F.avg_pool2d(x, 2)
         out = self.conv(x)
@@ -160,28 +102,21 @@ class WaveletDiscriminator(nn.Module):
         self.from_wavelets = nn.ModuleList(FromWavelet(bands, fins[j], j > 0, cfg.use_wavelet) for j in range(n))
         self.convs = nn.ModuleList(ConvBlock(fins[j], fouts[j]) for j in range(n))
         self.from_last = FromWavelet(bands, fouts[-1], True, cfg.use_wavelet)
-        self.final_conv = ConvLayer(fouts[-1] + 1, fouts[-1], 3)
+        self.mbstd = MinibatchStd(cfg.stddev_group, any_batch=True)
+        self.final_conv = conv_layer(fouts[-1] + 1, fouts[-1], 3)
         fh, fw = H // k, W // k
-        self.final_linear = nn.Sequential(EqualLinear(fouts[-1] * fh * fw, fouts[-1], activate=True),
-                                          EqualLinear(fouts[-1], 1, activate=False))
+        self.final_linear = nn.Sequential(FullyConnected(fouts[-1] * fh * fw, fouts[-1], activation="lrelu"),
+                                          FullyConnected(fouts[-1], 1))
+        self.register_load_state_dict_pre_hook(rename_old_keys)
 
     def to_bands(self, image: torch.Tensor) -> torch.Tensor:
         return dwt(image) if self.cfg.use_wavelet else F.pixel_unshuffle(image, 2)
-
-    def minibatch_stddev(self, x: torch.Tensor) -> torch.Tensor:
-        N, C, H, W = x.shape
-        group = max(g for g in range(1, min(N, self.cfg.stddev_group) + 1) if N % g == 0)
-        y = x.view(group, -1, 1, C, H, W)                           # [G, N/G, F=1, C, H, W]
-        y = torch.sqrt(y.float().var(0, unbiased=False) + 1e-8)   # [N/G, 1, C, H, W]
-        y = y.mean([2, 3, 4], keepdim=True).squeeze(2)            # [N/G, 1, 1, 1]
-        y = y.to(x.dtype).repeat(group, 1, H, W)                  # [N, 1, H, W]
-        return torch.cat([x, y], dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] -> one logit per image [N]."""
         x, out, _ = self.trunk(image)
         _, out = self.from_last(x, out)
-        out = self.final_conv(self.minibatch_stddev(out))
+        out = self.final_conv(self.mbstd(out))
         logits = self.final_linear(out.flatten(1))
         assert logits.shape == (image.shape[0], 1), logits.shape
         return logits.squeeze(1)
@@ -202,3 +137,15 @@ class WaveletDiscriminator(nn.Module):
             out = conv(out)
             features.append(out)
         return x, out, features
+
+
+def rename_old_keys(module, state_dict, prefix, *args) -> None:
+    """Checkpoints written before the discriminator shared models/layers.py name a conv layer's tensors
+    `<layer>.conv.weight` and `<layer>.act.bias`; they are now `<layer>.weight` and `<layer>.bias` (same values,
+    same order, so optimizer states still match). Renames them in place so such runs resume."""
+    own = {prefix + k for k in module.state_dict()}
+    for key in [k for k in state_dict if k.startswith(prefix) and k not in own]:
+        for old, new in ((".conv.weight", ".weight"), (".act.bias", ".bias")):
+            renamed = key[:-len(old)] + new
+            if key.endswith(old) and renamed in own:
+                state_dict[renamed] = state_dict.pop(key)

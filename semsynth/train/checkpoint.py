@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import torch
@@ -24,8 +23,6 @@ from semsynth.models.io import state_dict_for_saving, unwrap
 STATE_NAME = "state.pt"
 MANIFEST_NAME = "manifest.json"
 TMP_PREFIX = ".tmp-"
-# test hook "STEP:SECONDS": sleep that long in the middle of writing checkpoint STEP (to kill the process there)
-DELAY_ENV = "SEMSYNTH_TEST_CHECKPOINT_DELAY"
 
 
 class CorruptCheckpoint(ValueError):
@@ -68,14 +65,6 @@ def latest_checkpoint(run_dir) -> Path | None:
     return done[-1] if done else None
 
 
-def _test_delay(step: int) -> float:
-    spec = os.environ.get(DELAY_ENV)
-    if not spec:
-        return 0.0
-    at, seconds = spec.split(":")
-    return float(seconds) if int(at) == step else 0.0
-
-
 def save_checkpoint(run_dir, step: int, nets: dict[str, torch.nn.Module], state: dict, keep: int) -> Path:
     """Write checkpoint `step` atomically and delete all but the newest `keep`."""
     root = checkpoint_root(run_dir)
@@ -89,9 +78,6 @@ def save_checkpoint(run_dir, step: int, nets: dict[str, torch.nn.Module], state:
         path = tmp / f"{name}.safetensors"
         save_file(state_dict_for_saving(net), str(path), metadata={"format": "pt", "step": str(step)})
         _fsync(path)
-    delay = _test_delay(step)
-    if delay:
-        time.sleep(delay)
     torch.save({**state, "step": step}, tmp / STATE_NAME)
     _fsync(tmp / STATE_NAME)
     manifest = {"files": {p.name: file_record(p) for p in sorted(tmp.iterdir())}}

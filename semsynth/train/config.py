@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from semsynth.train.tasks import task_module
+
 PRECISIONS = ("auto", "fp32", "bf16")
 LENGTH_FIELDS = ("total_steps", "total_kimg")
 RESUMABLE_CHANGES = ("total_steps", "total_kimg", "time_limit_minutes", "num_workers")  # may differ on --resume
@@ -144,7 +146,6 @@ def _dataclass_from_dict(cls, d: dict, where: str):
 
 def task_config_obj(task: str, task_config: dict, where: str = "task config"):
     """The task module's Config built from a dict (lists become tuples); unknown keys are rejected."""
-    from semsynth.train.tasks import task_module
     return _dataclass_from_dict(task_module(task).Config, task_config, f"{where}: task_config ({task})")
 
 
@@ -185,9 +186,8 @@ def build_run_config(task: str, data: str = "synthetic-streets", root=None, size
                      data_options: dict | None = None) -> RunConfig:
     """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module (with its matching
     variants, see `preset_layers`), then the overrides."""
-    from semsynth.train.tasks import task_module
     module = task_module(task)
-    presets = getattr(module, "PRESETS", {})
+    presets = module.PRESETS
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for task {task!r}; choose from {sorted(presets)}")
     layers = preset_layers(presets[preset], module, task_overrides or {}, f"PRESETS[{preset!r}] of {module.__name__}")

@@ -21,8 +21,10 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from semsynth.data import load_dataset
 from semsynth.data.base import CompactItems, SegmentationDataset, expand_items
 from semsynth.data.workers import init_worker
+from semsynth.inference.visualize import save_grid
 from semsynth.io_atomic import atomic_write, atomic_write_text
 from semsynth.models.io import unwrap
 from semsynth.models.meta import building_on_meta
@@ -40,7 +42,7 @@ from semsynth.train.tasks import task_module
 # -- building -----------------------------------------------------------------------------------------------------
 def reader_options(run: RunConfig, module, cfg) -> dict:
     """The data options of `run` plus those the task's config sets (e.g. instance edges); a clash is an error."""
-    options = module.data_options(cfg) if hasattr(module, "data_options") else {}
+    options = module.data_options(cfg)
     clash = sorted(set(options) & set(run.data.options))
     if clash:
         raise ValueError(f"data option(s) {clash} are set by the {run.task} task's config; set them there")
@@ -48,7 +50,6 @@ def reader_options(run: RunConfig, module, cfg) -> dict:
 
 
 def build_dataset(run: RunConfig, module, cfg):
-    from semsynth.data import load_dataset
     d = run.data
     return load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=module.data_mode(cfg),
                         seed=run.train.seed, augment=d.augment, skip_corrupt=d.skip_corrupt,
@@ -57,8 +58,7 @@ def build_dataset(run: RunConfig, module, cfg):
 
 def check_files(module, cfg) -> None:
     """The task's local files (e.g. VGG-19 weights) exist; FileNotFoundError naming the one missing otherwise."""
-    if hasattr(module, "check_files"):
-        module.check_files(cfg)
+    module.check_files(cfg)
 
 
 def build_task(run: RunConfig, dataset=None, files: bool = True, on_meta: bool = False):
@@ -70,8 +70,7 @@ def build_task(run: RunConfig, dataset=None, files: bool = True, on_meta: bool =
     if files:
         check_files(module, cfg)
     dataset = build_dataset(run, module, cfg) if dataset is None else dataset
-    if hasattr(module, "validate"):
-        module.validate(cfg, dataset)
+    module.validate(cfg, dataset)
     torch.manual_seed(run.train.seed)  # same initial weights on every rank and every rerun
     with building_on_meta() if on_meta else contextlib.nullcontext():
         task = module.build(cfg, dataset)
@@ -288,6 +287,8 @@ class Trainer:
         if stats.is_file():
             kept = [line for line in stats.read_text().splitlines() if stats_step(line) <= self.step]
             atomic_write_text(stats, "".join(line + "\n" for line in kept))
+        # imported here for start-up time: tensorboard (and protobuf) only when a run opens its logs, not for
+        # `semsynth --help` or a dry run
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if self.step else None)
 
@@ -381,7 +382,6 @@ class Trainer:
     def save_samples(self) -> None:
         if not self.info.is_main:
             return
-        from semsynth.visualize import save_grid
         devices = [self.info.device] if self.info.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # sampling must not move the training RNG
             images = self.task.sample(to_device(self.fixed, self.info.device))

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from semsynth.models.io import (CONFIG_NAME, WEIGHTS_NAME, load_finite, model_folder, read_meta, unwrap,
+from semsynth.models.io import (CONFIG_NAME, WEIGHTS_NAME, arch_name, load_finite, model_folder, read_meta, unwrap,
                                 weight_shapes)
-from semsynth.models.registry import arch_name
 
 
 def saved_models(folder: Path) -> list[tuple[Path, str]]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from semsynth.train.config import build_run_config
+from semsynth.train.engine import run_training
+
 # (run name, task, task overrides, share of the time budget)
 SUITE = [
     ("layout", "layout", {"arch": "stylegan2", "output": "labels"}, 0.25),
@@ -21,9 +24,6 @@ SUITE = [
 def train_suite(data: str, out, *, root=None, size=(32, 64), preset: str = "tiny", minutes: float = 5.0,
                 seed: int = 0, device: str = "auto", use_vgg: bool = False) -> dict[str, Path]:
     """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory."""
-    from semsynth.train.config import build_run_config
-    from semsynth.train.engine import run_training
-
     out = Path(out)
     runs = {}
     started = time.perf_counter()

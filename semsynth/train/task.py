@@ -79,3 +79,42 @@ class Task:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
+
+
+def check_first_item(dataset) -> dict:
+    """The data set's first item, after checking what every scene-reading task needs: the set is not empty, the
+    label map has the data set's size, a photo (when there is one) matches it, and the ids fit the class set."""
+    if len(dataset) == 0:
+        raise ValueError("the data set is empty")
+    item = dataset[0]
+    H, W = dataset.size
+    label = item["label"]
+    if tuple(label.shape) != (H, W):
+        raise ValueError(f"scene {item.get('name')!r}: label map {tuple(label.shape)} differs from the data set "
+                         f"size {(H, W)}")
+    if "image" in item and tuple(item["image"].shape) != (3, H, W):
+        raise ValueError(f"scene {item.get('name')!r}: photo {tuple(item['image'].shape)} does not match its label "
+                         f"map {(H, W)} (expected [3, {H}, {W}])")
+    dataset.classes.check_ids(label, where=f"scene {item.get('name')!r}")
+    return item
+
+
+# -- the task-module contract ------------------------------------------------------------------------------------
+# Every module in semsynth.train.tasks.TASKS defines each name of TASK_MODULE_API (semsynth/train/tasks/__init__.py
+# says what each does), so the engine calls them without probing. A task with nothing to say assigns a default:
+# `check_files = no_files`, `data_options = no_data_options`.
+TASK_MODULE_API = ("Config", "PRESETS", "data_mode", "data_options", "validate", "check_files", "build")
+
+
+def no_files(cfg) -> None:
+    """check_files of a task that needs no local file beyond its data set."""
+
+
+def no_data_options(cfg) -> dict:
+    """data_options of a task whose data-set reader needs no extra option."""
+    return {}
+
+
+def missing_api(module) -> list[str]:
+    """The names of TASK_MODULE_API that `module` lacks (empty when it keeps the contract)."""
+    return [name for name in TASK_MODULE_API if not hasattr(module, name)]

@@ -1,9 +1,7 @@
 """`semsynth evaluate ...` in-process, with tiny stand-ins for Inception and the segmenter (the real Inception
-path is tested in tests/metrics/test_inception.py; one slow end-to-end run here uses it when installed)."""
+path is tested in tests/evaluation/metrics/test_inception.py; one slow end-to-end run here uses it when installed)."""
 import json
 import os
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -12,10 +10,10 @@ from PIL import Image
 
 from semsynth.classes import class_set_to_dict, get_class_set
 from semsynth.cli.main import main
-from semsynth.metrics import inception as inc
-from semsynth.metrics.fid import fid_from_features
-from semsynth.metrics.kid import kid_from_features
-from semsynth.metrics.miou import ConfusionMatrix
+from semsynth.evaluation.metrics import inception as inc
+from semsynth.evaluation.metrics.fid import fid_from_features
+from semsynth.evaluation.metrics.kid import kid_from_features
+from semsynth.evaluation.metrics.miou import ConfusionMatrix
 
 
 class ColourStats(torch.nn.Module):
@@ -126,18 +124,18 @@ def test_errors_are_one_clear_line(tmp_path, monkeypatch, capsys):
 
 @pytest.fixture
 def fake_segment_module(monkeypatch):
-    """semsynth.segment is written by another helper; this stand-in keeps its interface: load_segmenter(path)
-    and segment(model, images float[-1, 1] [N, 3, H, W], batch) -> LongTensor [N, H, W]."""
+    """A stand-in for the trained segmenter with semsynth.inference.segment's interface: load_segmenter(path) and
+    segment(model, images float[-1, 1] [N, 3, H, W], batch) -> LongTensor [N, H, W]; put where `evaluate miou`
+    calls them."""
+    from semsynth.cli import evaluate as evaluate_cli
     cs = get_class_set("cityscapes")
-    mod = types.ModuleType("semsynth.segment")
 
     class Model(torch.nn.Module):
         meta = {"task": "segmenter", "classes": class_set_to_dict(cs), "size": [8, 12]}
 
-    mod.load_segmenter = lambda path, **trust: Model()
-    mod.segment = lambda model, images, batch=8: cs.quantize(
-        ((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1))[0].long()  # nearest palette colour
-    monkeypatch.setitem(sys.modules, "semsynth.segment", mod)
+    monkeypatch.setattr(evaluate_cli, "load_segmenter", lambda path, **trust: Model())
+    monkeypatch.setattr(evaluate_cli, "segment", lambda model, images, batch=8: cs.quantize(
+        ((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1))[0].long())  # nearest palette colour
     return cs
 
 

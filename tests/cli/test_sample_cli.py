@@ -3,7 +3,7 @@ import torch
 from PIL import Image
 
 from semsynth.cli.main import main
-from semsynth.generate_layouts import load_generator, sample_layouts
+from semsynth.inference.sampling import load_generator, sample_layouts
 from semsynth.train.tasks import image, layout
 from tests.helpers.tiny_sets import TinyLabelSet
 

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from semsynth.cli.main import main
 from semsynth.convert import oasis, usis
 from semsynth.models.io import from_pretrained
-from semsynth.pipeline import Pipeline
+from semsynth.inference.pipeline import Pipeline
 from tests.convert.fixtures import fixture_case
 
 SIZE = (64, 128)  # the fixtures' image size; the official dataloader sets it, so opt.txt does not record it

@@ -66,7 +66,8 @@ class StandInStreets(SegmentationDataset):
 
 @dataclass(frozen=True)
 class StandInConfig:
-    """The sis.Config fields UnpairedSIS reads (documented interface), tiny values."""
+    """A config carrying usis.Config's fields (and some of the sis command's others), tiny values: UnpairedSIS takes
+    any such object (usis.config_of)."""
     mode: str = "unpaired"
     family: str = "oasis"
     ngf: int = 8

@@ -21,7 +21,7 @@ def test_first_map_is_4x8_for_1_to_2():
         Generator(GeneratorConfig(resolution=(48, 96)))
 
 
-def test_published_parameter_counts():  # pytorch/examples dcgan, nz 100, ngf = ndf = 64 (reference.md Stage 1 s.2)
+def test_published_parameter_counts():  # pytorch/examples dcgan/main.py: nz 100, ngf = ndf = 64
     for nc, g_params, d_params in [(3, 3_576_704, 2_765_568), (20, 3_594_112, 2_782_976)]:
         G = Generator(GeneratorConfig(out_channels=nc))
         D = Discriminator(DiscriminatorConfig(in_channels=nc))

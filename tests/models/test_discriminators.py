@@ -47,7 +47,7 @@ def test_scales_see_downsampled_input():
     assert out[0][0].shape[-2:] == (33, 65)
 
 
-# reference.md "# 1. Stage 2" §2: SPADE MultiscaleDiscriminator, n = label input channels (Cityscapes 36)
+# S:models/networks/discriminator.py: SPADE MultiscaleDiscriminator, n = label input channels (Cityscapes 36)
 @pytest.mark.parametrize("n, expected", [(36, 5_601_410), (151, 5_836_930), (184, 5_904_514),
                                          (20, 5_601_410 + (20 - 36) * 2_048)])
 def test_published_parameter_counts(n, expected):

@@ -154,9 +154,9 @@ def test_syncbatch_norm_runs_without_distributed():
 
 
 # ------------------------------------------------------------------------------------- published param counts
-# reference.md "# 1. Stage 2" §2. Built on the meta device (no memory, no init). Spectral norm keeps one weight
-# tensor per conv (`original`), so the count does not depend on it (checked on a tiny model below); it is off
-# here only because its 15 power iterations at construction are slow on the meta device.
+# The official networks (S:models/networks, O:models). Built on the meta device (no memory, no init). Spectral
+# norm keeps one weight tensor per conv (`original`), so the count does not depend on it (checked on a tiny model
+# below); it is off here only because its 15 power iterations at construction are slow on the meta device.
 PUBLISHED_G = [
     (dict(label_channels=36, num_upsampling_layers="more"), 93_048_003),                       # SPADE Cityscapes
     (dict(label_channels=36, num_upsampling_layers="more", use_vae=True, z_dim=256), 101_136_579),

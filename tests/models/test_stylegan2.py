@@ -8,8 +8,35 @@ from semsynth.models import from_pretrained, save_pretrained
 from semsynth.models.layers import (downsample2d, modulated_conv2d, conv2d_resample, setup_filter, upfirdn2d,
                                     upsample2d)
 from semsynth.models.shapes import assert_shape
-from semsynth.models.stylegan2 import (Discriminator, Generator, MinibatchStd, base_size, discriminator_config,
-                                       generator_config)
+from semsynth.models.layers import MinibatchStd
+from semsynth.models.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, base_size
+
+# Size presets shared by G and D (fields a config does not have are ignored), used only by these tests. The
+# published ones reproduce the parameter counts of stylegan2-ada-pytorch train.py --cfg (its `cfg_specs`; "stylegan2"
+# is config F of Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN").
+PRESETS: dict[str, dict] = {
+    "tiny": dict(z_dim=32, w_dim=32, mapping_layers=2, channel_base=512, channel_max=32),   # CPU tests
+    "small": dict(z_dim=256, w_dim=256, mapping_layers=4, channel_base=8192, channel_max=256),
+    "auto256": dict(z_dim=512, w_dim=512, mapping_layers=2, channel_base=16384, channel_max=512),  # --cfg=auto, 1 GPU
+    "paper256": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512),
+    "paper512": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=32768, channel_max=512),
+    "stylegan2": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=32768, channel_max=512),  # config F
+}
+
+
+def _from_preset(cfg_cls, preset: str, **fields):
+    names = {f.name for f in dataclasses.fields(cfg_cls)}
+    return cfg_cls(**{k: v for k, v in PRESETS[preset].items() if k in names}, **fields)
+
+
+def generator_config(preset: str, resolution, out_channels: int, **overrides) -> GeneratorConfig:
+    return dataclasses.replace(_from_preset(GeneratorConfig, preset, resolution=tuple(resolution),
+                                            out_channels=out_channels), **overrides)
+
+
+def discriminator_config(preset: str, resolution, in_channels: int, **overrides) -> DiscriminatorConfig:
+    return dataclasses.replace(_from_preset(DiscriminatorConfig, preset, resolution=tuple(resolution),
+                                            in_channels=in_channels), **overrides)
 
 
 def tiny_g(resolution=(32, 64), out_channels=5, **kw) -> Generator:
@@ -190,7 +217,17 @@ def test_minibatch_std_needs_divisible_batch():
         mb(torch.randn(6, 6, 4, 8))
 
 
-# Exact counts of stylegan2-ada-pytorch (reference.md Stage 1 section 2); built on the meta device (no memory).
+def test_minibatch_std_any_batch_uses_the_largest_dividing_group():
+    """The wavelet discriminator's rule (rosinality's SWAGAN): a batch of 6 with group 4 uses groups of 3."""
+    x = torch.randn(6, 5, 2, 3)
+    y = MinibatchStd(4, any_batch=True)(x)[:, -1]                             # [6, 2, 3]
+    groups = x.reshape(3, 2, 5, 2, 3)                                          # group of 3 samples, 2 groups
+    expected = (groups.var(0, unbiased=False) + 1e-8).sqrt().mean(dim=[1, 2, 3])  # [2]: one value per group
+    assert torch.allclose(y, expected.repeat(3)[:, None, None].expand(6, 2, 3), atol=1e-6)
+
+
+# Exact counts of stylegan2-ada-pytorch training/networks.py at its train.py --cfg presets; built on the meta
+# device (no memory).
 @pytest.mark.parametrize("preset,resolution,channels,g_params,d_params", [
     ("auto256", (256, 256), 3, 23_191_522, 24_001_089),
     ("paper256", (256, 256), 3, 24_767_458, 24_001_089),
@@ -198,7 +235,7 @@ def test_minibatch_std_needs_divisible_batch():
     ("stylegan2", (1024, 1024), 3, 30_370_060, 29_012_513),
     ("auto256", (256, 256), 20, 23_234_073, 24_002_177),
     ("stylegan2", (256, 256), 20, 30_084_505, 28_866_305),
-    ("auto256", (256, 512), 20, 23_242_265, 28_196_481),  # the 1:2 variant, derived analytically in reference.md
+    ("auto256", (256, 512), 20, 23_242_265, 28_196_481),  # the 1:2 variant: a 4x8 constant and 4x8 epilogue
 ])
 def test_published_parameter_counts(preset, resolution, channels, g_params, d_params):
     with torch.device("meta"):

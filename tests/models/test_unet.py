@@ -14,7 +14,7 @@ def tiny(out=5, depth=4):
 
 
 def test_published_oasis_discriminator_parameter_count():
-    # reference.md Stage 2 §2: OASIS U-Net D / USIS segmenter, Cityscapes semantic_nc 35 -> 36 outputs
+    # O:models/discriminator.py: OASIS U-Net D / USIS segmenter, Cityscapes semantic_nc 35 -> 36 outputs
     net = UNet(UNetConfig(out_channels=36))
     assert count(net) == 22_251_364
     assert [count(b) for b in net.down] == [151_680, 295_168, 918_272, 1_180_160, 3_671_552, 4_719_616]

@@ -52,7 +52,7 @@ def test_dwt_rejects_odd_size():
 
 
 def test_published_wavelet_discriminator_parameter_count():
-    # reference.md Stage 2 §2: USIS WaveletDiscriminator 25,333,377 at 256x512, 26,211,073 at 256x256
+    # the official USIS WaveletDiscriminator (U:models/discriminator.py): 25,333,377 at 256x512, 26,211,073 at 256x256
     assert count(WaveletDiscriminator(WaveletDiscriminatorConfig(resolution=(256, 512)))) == 25_333_377
     assert count(WaveletDiscriminator(WaveletDiscriminatorConfig(resolution=(256, 256)))) == 26_211_073
 
@@ -81,3 +81,22 @@ def test_wavelet_discriminator_rejects_bad_input():
         d(torch.randn(2, 3, 64, 64))
     with pytest.raises(ValueError, match="divisible by"):
         WaveletDiscriminator(tiny((40, 64)))
+
+
+def test_checkpoints_with_the_old_conv_layer_names_still_load():
+    """Runs saved before the discriminator was built from models/layers.py name a conv layer's tensors
+    `<layer>.conv.weight` / `<layer>.act.bias`; they load into the same places, so such runs resume."""
+    torch.manual_seed(0)
+    d = WaveletDiscriminator(tiny((32, 64)))
+    new = d.state_dict()
+    old = {}
+    for key, value in new.items():
+        if key.endswith(".weight") and not key.startswith("final_linear"):
+            key = key[:-len("weight")] + "conv.weight"
+        elif key.endswith(".bias") and not key.startswith("final_linear"):
+            key = key[:-len("bias")] + "act.bias"
+        old[key] = value.clone() + 1
+    assert "from_wavelets.0.conv.conv.weight" in old and "convs.0.conv1.act.bias" in old
+    fresh = WaveletDiscriminator(tiny((32, 64)))
+    fresh.load_state_dict(old, strict=True)
+    assert all(torch.equal(fresh.state_dict()[k], new[k] + 1) for k in new)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.generate_layouts import load_generator, sample_images, sample_layouts
+from semsynth.inference.sampling import load_generator, sample_images, sample_layouts
 from semsynth.losses.gan import path_lengths, r1_penalty
 from semsynth.train.tasks import image, layout, task_module
 from tests.helpers.loop import run_phases
@@ -47,7 +47,8 @@ def test_phases_and_lazy_regulariser_optimizer_rescaling():
                                                                         ("D", "D", 1), ("Dreg", "D", 16)]
     opts = task.optimizers()
     g, d = opts["G"].param_groups[0], opts["D"].param_groups[0]
-    # reference.md 1.4: G (I=4) lr x 0.8, beta2 0.991992; D (I=16) lr x 16/17, beta2 0.990585
+    # lazy regularisation (stylegan2-ada-pytorch training_loop.py): G (I=4) lr x 0.8, beta2 0.991992;
+    # D (I=16) lr x 16/17, beta2 0.990585
     assert math.isclose(g["lr"], 0.0025 * 0.8) and g["betas"][0] == 0 and round(g["betas"][1], 6) == 0.991992
     assert math.isclose(d["lr"], 0.0025 * 16 / 17) and round(d["betas"][1], 6) == 0.990585
     plain = tiny_layout(pl_weight=0.0).optimizers()["G"].param_groups[0]

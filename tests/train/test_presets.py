@@ -1,7 +1,7 @@
 """Every preset with every --mode / --arch / --output at its real size, through the CLI's dry-run path: the run
-resolves, the nets build (on the meta device), and the paper presets give the published parameter counts of
-reference.md. The data set is Cityscapes at a root that does not exist: a dry run counts its class set (19 train
-ids) and reads nothing."""
+resolves, the nets build (on the meta device), and the paper presets give the parameter counts of the official
+networks (S:, O:, U:, stylegan2-ada-pytorch, pytorch/examples dcgan). The data set is Cityscapes at a root that does
+not exist: a dry run counts its class set (19 train ids) and reads nothing."""
 import time
 
 import pytest
@@ -13,8 +13,8 @@ C = 19  # Cityscapes train ids; labels outputs add the void class (SB-GAN's 19 +
 SIZES = {"tiny": "32x64", "small": "128x256"}
 PAPER_SIZES = {"sis": "256x512", "segmenter": "256x512", "image": "256x256", "stylegan2": "256x256", "dcgan": "64x64"}
 
-# reference.md: "# 1. Stage 2" §2 (SPADE, OASIS/USIS, with its label-channel formulas for n = 19 or 18) and
-# "# 2. Stage 1" §2 (StyleGAN2 paper256, the 20-channel layout rows, DCGAN nz 100 with nc 3 / 20)
+# counts of the official networks: Stage 2 (SPADE, OASIS/USIS, with its label-channel formulas for n = 19 or 18) and
+# Stage 1 (StyleGAN2 paper256, the 20-channel layout rows, DCGAN nz 100 with nc 3 / 20)
 PUBLISHED = {
     ("sis", "paired"): {"G": 93_048_003 + (C - 36) * 29_952, "D": 5_601_410 + (C - 36) * 2_048},
     ("sis", "unpaired"): {"G": 71_107_523 + (C - 35) * 27_648, "S": 22_251_364 + (C - 35) * 65, "Dw": 25_333_377},

@@ -109,8 +109,8 @@ def test_sigkill_during_checkpoint_write_resumes_from_previous(toy, tmp_path, ca
     cfg = tmp_path / "run.json"
     cfg.write_text(run.to_json())
     script = Path(__file__).with_name("run_toy.py")
-    proc = subprocess.Popen([sys.executable, str(script), str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=toy.subprocess_env(**{ckpt.DELAY_ENV: "4:120"}))
+    proc = subprocess.Popen([sys.executable, str(script), str(cfg), "--checkpoint-delay", "4:120"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=toy.subprocess_env())
     root = tmp_path / "run" / "checkpoints"
     deadline = time.time() + 90
     try:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: a site-packages `tests` shadows ours
 from helpers.usis_standins import StandInStreets  # noqa: E402
 
-from semsynth.segment import load_segmenter, segment  # noqa: E402
+from semsynth.inference.segment import load_segmenter, segment  # noqa: E402
 from semsynth.train.tasks import segmenter  # noqa: E402
 
 torch.set_num_threads(1)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from semsynth.data.labels import make_segmap
 from semsynth.models.io import from_pretrained
-from semsynth.train.tasks import sis, task_module
+from semsynth.train.tasks import sis, spade, task_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.loop import run_phases  # noqa: E402
@@ -44,17 +45,17 @@ def test_module_contract():
 
 def test_make_segmap_ignore_dontcare_and_edges():
     label = torch.tensor([[[0, 1, 255], [2, 2, 1]]])
-    seg = sis.make_segmap(label, 3, 255)
+    seg = make_segmap(label, 3, 255)
     assert seg.shape == (1, 3, 2, 3) and seg[0, :, 0, 2].sum() == 0 and seg[0, 1, 0, 1] == 1
-    seg = sis.make_segmap(label, 3, 255, use_dontcare=True)
+    seg = make_segmap(label, 3, 255, use_dontcare=True)
     assert seg.shape == (1, 4, 2, 3) and seg[0, 3, 0, 2] == 1 and seg[0, 3].sum() == 1
     edges = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])  # as the Cityscapes reader gives them
-    seg = sis.make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges)
+    seg = make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges)
     assert seg.shape == (1, 3, 1, 4) and seg[0, 2].tolist() == [[0, 0, 1, 1]]
     with pytest.raises(ValueError, match="edge map shape"):
-        sis.make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges[..., :3])
+        make_segmap(torch.zeros(1, 1, 4, dtype=torch.long), 2, 255, edges=edges[..., :3])
     with pytest.raises(ValueError, match="ids must lie in 0..2"):
-        sis.make_segmap(torch.tensor([[[0, 3]]]), 3, 255)
+        make_segmap(torch.tensor([[[0, 3]]]), 3, 255)
 
 
 def test_label_channels_follow_the_data_set(data):
@@ -72,7 +73,7 @@ def test_training_steps_update_every_net(data, kw):
     cfg = dataclasses.replace(TINY, **kw)
     sis.validate(cfg, data)
     task = sis.build(cfg, data)
-    assert isinstance(task, sis.PairedSIS)
+    assert isinstance(task, spade.PairedSIS)
     assert [p.name for p in task.phases()] == ["G", "D"]
     before = {k: [p.detach().clone() for p in net.parameters()] for k, net in task.nets.items()}
     history = run_phases(task, [batch_of(data, (0, 1)), batch_of(data, (2, 3))], steps=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from semsynth.models.io import state_dict_for_saving
-from semsynth.train.task import Phase, Task
+from semsynth.data import DATASETS
+from semsynth.train.task import Phase, Task, no_data_options, no_files
+from semsynth.train.tasks import TASKS
 
-MODULE = "toy_task"  # imported from tests/train, which conftest.py and run_toy.py put on sys.path
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ PRESETS = {
 
 def data_mode(cfg: Config) -> str:
     return "images"
+
+
+check_files = no_files
+data_options = no_data_options
 
 
 def validate(cfg: Config, dataset) -> None:
@@ -168,10 +174,8 @@ def build(cfg: Config, dataset) -> ToyTask:
 
 def register(setitem=None) -> None:
     """Make `toy` a task and a data set; `setitem` is pytest's monkeypatch.setitem (default: plain assignment)."""
-    from semsynth.data import DATASETS
-    from semsynth.train.tasks import TASKS
     put = setitem or (lambda d, k, v: d.__setitem__(k, v))
-    put(TASKS, "toy", MODULE)
+    put(TASKS, "toy", sys.modules[__name__])  # imported as `toy_task` from tests/train (see conftest.py, run_toy.py)
     put(DATASETS, "toy", make_dataset)
 
 

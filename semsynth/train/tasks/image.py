@@ -8,6 +8,7 @@ import torch
 from semsynth.data.labels import to_uint8
 from semsynth.models import stylegan2
 from semsynth.models.io import save_pretrained, unwrap
+from semsynth.train.task import no_data_options, no_files
 from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
 
 
@@ -30,6 +31,10 @@ PRESETS: dict[str, dict] = {
 
 def data_mode(cfg: Config) -> str:
     return "images"
+
+
+check_files = no_files  # no local file beyond the data set
+data_options = no_data_options
 
 
 def validate(cfg: Config, dataset=None) -> None:

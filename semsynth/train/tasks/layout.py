@@ -1,7 +1,7 @@
 """Unconditional layout GAN: StyleGAN2 or DCGAN producing semantic label maps.
 
 output "labels": G ends in C class logits. D must not be able to tell reals from fakes by softness alone
-(one-hot reals vs softmax fakes are separable by value; reference.md Stage 1 section 6.3), so `d_input` picks
+(one-hot reals vs softmax fakes are separable by value alone), so `d_input` picks
 how both sides are matched:
   "gumbel"   (default) both sides are Gumbel-softmax relaxed samples at `gumbel_temperature`: of the real
              one-hot smoothed to (1 - real_smoothing) * onehot + real_smoothing / C, and of softmax(logits).
@@ -23,12 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import from_uint8, one_hot
-from semsynth.generate_layouts import logits_to_ids, rgb_to_ids
+from semsynth.data.labels import colorize_batch, from_uint8, logits_to_ids, one_hot, rgb_to_ids
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
+from semsynth.train.task import no_data_options, no_files
 from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
-from semsynth.visualize import colorize_batch
 
 ARCHS = ("stylegan2", "dcgan")
 OUTPUTS = ("labels", "rgb")
@@ -57,7 +56,7 @@ PRESETS: dict[str, dict] = {
                            ndf=32, r1_gamma=1.0),
               "train": dict(batch=16, total_kimg=2000, ema_halflife_kimg=5.0)},
     # stylegan2-ada 'paper256' widths with 8 mapping layers; DCGAN at the published nz 100 and 64 widths
-    # (reference.md Stage 1 §2, §5)
+    # (stylegan2-ada-pytorch train.py cfg_specs; pytorch/examples dcgan/main.py)
     "paper": {"task": dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512, ngf=64,
                            ndf=64, r1_gamma=1.0),
               "train": dict(batch=16, total_kimg=25000, ema_halflife_kimg=10.0),
@@ -67,6 +66,10 @@ PRESETS: dict[str, dict] = {
 
 def data_mode(cfg: Config) -> str:
     return "labels"
+
+
+check_files = no_files  # no local file beyond the data set
+data_options = no_data_options
 
 
 def validate(cfg: Config, dataset=None) -> None:

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import to_uint8
+from semsynth.data.labels import colorize_batch, to_uint8
 from semsynth.losses.segmentation import balanced_cross_entropy
 from semsynth.models.io import save_pretrained, unwrap
 from semsynth.models.unet import UNet, UNetConfig, auto_depth
-from semsynth.train.task import Phase, Task
-from semsynth.visualize import colorize_batch
+from semsynth.train.task import Phase, Task, no_data_options, no_files
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,10 @@ PRESETS: dict[str, dict] = {
 
 def data_mode(cfg: Config) -> str:
     return "paired"
+
+
+check_files = no_files  # no local file beyond the data set
+data_options = no_data_options
 
 
 def depth_for(cfg: Config, size: tuple[int, int]) -> int:

@@ -1,75 +1,43 @@
-"""Stage 2, layout -> photo: `semsynth train sis --mode paired|unpaired`.
+"""Stage 2, layout -> photo: `semsynth train sis --mode paired|unpaired`, the command users know, in front of two
+tasks with their own configs: mode "paired" is SPADE (spade.py), mode "unpaired" is USIS (usis.py).
 
-mode "paired" trains SPADE (Park et al. 2019) here: G (SPADE or OASIS family generator, + the VAE encoder E
-when use_vae) against a multi-scale PatchGAN D with hinge loss, D feature matching, VGG-19 perceptual loss
-and KL. mode "unpaired" (USIS) lives in semsynth/train/tasks/usis.py and shares `Config` and the generator
-built by `build_generator`.
-
-Label maps become generator input in `make_segmap`: one-hot train ids, ignore pixels all-zero or (use_dontcare)
-their own last channel, then (use_instance_edges) one instance-boundary channel.
+`Config` holds every option of the command: `mode` and the union of spade.Config and usis.Config (an option both
+tasks have, such as ngf or lr_g, means the same in both and has one default). Run folders record it as it is
+(task "sis" with its mode), so runs written before the split resume unchanged. Every function here hands the
+mode's task its share of the options (`task_config`) and calls the task's own function.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from pathlib import Path
+from types import ModuleType
 
-import torch
+from semsynth.train.field_help import field_help
+from semsynth.train.task import Task
+from semsynth.train.tasks import spade, usis
 
-from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import make_segmap, to_uint8
-from semsynth.losses.gan import d_hinge, g_hinge
-from semsynth.losses.matching import feature_matching, kl_divergence
-from semsynth.models.discriminators import MultiscalePatchDiscriminator, MultiscalePatchDiscriminatorConfig
-from semsynth.models.io import ENCODER_FOLDER, save_pretrained, unwrap
-from semsynth.models.spade import (
-    ConvEncoder, ConvEncoderConfig, SPADEGenerator, SPADEGeneratorConfig,
-    check_generator_config, reparameterize)
-from semsynth.train.task import Phase, Task
-from semsynth.visualize import colorize_batch
-
-MODES = ("paired", "unpaired")
+MODES: dict[str, ModuleType] = {"paired": spade, "unpaired": usis}
 
 
-@dataclass(frozen=True)
-class Config:
-    mode: str = "paired"                   # "paired" (SPADE: label + its photo) | "unpaired" (USIS)
-    family: str = "spade"                  # generator: "spade" (SPADE) | "oasis" (OASIS / USIS, 3D noise)
-    ngf: int = 64                          # generator base width (SPADE ngf / OASIS channels_G)
-    z_dim: int = 64                        # noise size: OASIS 3D noise 64; SPADE VAE 256
-    use_vae: bool = False                  # spade family: z from a VAE style encoder E of the real photo
-    num_upsampling_layers: str = "normal"  # spade family: "normal" | "more" (published Cityscapes) | "most"
-    norm: str = "batch"                    # SPADE param-free norm: "instance" | "batch" | "syncbatch"
-    spade_hidden: int = 128                # hidden channels of SPADE's shared conv
-    use_spectral_norm: bool = True         # spectral norm in G's residual blocks (and D's middle convs)
-    use_dontcare: bool = False             # ignore pixels get their own input channel (else all-zero one-hot)
-    use_instance_edges: bool = False       # one instance-boundary channel; needs instance maps (cityscapes)
-    encoder_size: int = 256                # VAE encoder input size (photos resized to it; 4 * 2^k)
-    ndf: int = 64                          # D base width
-    num_d: int = 2                         # D scales
-    n_layers_d: int = 4                    # D conv layers per scale
-    lr_g: float = 1e-4                     # G (and E) Adam lr; TTUR as SPADE
-    lr_d: float = 4e-4                     # D Adam lr
-    beta1: float = 0.0                     # Adam beta1 (SPADE TTUR: 0)
-    beta2: float = 0.9                     # Adam beta2 (SPADE code: 0.9; the paper's 0.999 is a typo, SPADE #50)
-    lambda_feat: float = 10.0              # D feature matching weight; 0 = off
-    lambda_vgg: float = 10.0               # VGG-19 perceptual loss weight (when use_vgg)
-    lambda_kld: float = 0.05               # KL weight (when use_vae)
-    use_vgg: bool = True                   # VGG-19 loss; needs the local weight file (see losses/perceptual.py)
-    vgg_weights: str | None = None         # path of vgg19-dcbb9e9d.pth; None = $SEMSYNTH_VGG19 or torch hub cache
-    # --- unpaired (USIS) ---
-    seg_channels: int = 64                 # U-Net segmenter base channels
-    lr_s: float = 4e-4                     # segmenter Adam lr
-    lambda_seg: float = 1.0                # segmentation (cycle) loss weight
-    lambda_adv: float = 1.0                # adversarial loss weight
-    wavelet_channels: int = 64             # wavelet discriminator base channels
-    use_wavelet_d: bool = True             # whole-image wavelet discriminator
-    lambda_wavelet: float = 1.0            # wavelet discriminator loss weight
-    r1_gamma: float = 10.0                 # R1 weight on the wavelet D's real logits (USIS code: 10); 0 = off
-    r1_interval: int = 4                   # lazy R1 every N steps (USIS code: 4)
-    seg_depth: int = 0                     # U-Net depth of the segmenter; 0 = auto
-    use_class_balance: bool = True         # class-balanced segmentation loss (USIS Eq. 4); False = plain mean CE
-    seg_init_gain: float = 0.0             # xavier-normal gain of the segmenter; 0 = PyTorch default init
+def _union_of(*configs) -> list[tuple]:
+    """(name, type, field) of "mode" and of every field of `configs`, each once, with its help text as metadata."""
+    fields = {"mode": ("mode", "str", dataclasses.field(default="paired", metadata={
+        "help": '"paired" (SPADE: label + its photo) | "unpaired" (USIS)'}))}
+    for cfg_cls in configs:
+        help_text = field_help(cfg_cls)
+        for f in dataclasses.fields(cfg_cls):
+            if f.name in fields:
+                if fields[f.name][2].default != f.default:
+                    raise TypeError(f"{f.name} defaults to {fields[f.name][2].default!r} in one sis task and to "
+                                    f"{f.default!r} in {cfg_cls.__module__}: a shared option needs one default")
+                continue
+            fields[f.name] = (f.name, f.type, dataclasses.field(default=f.default, metadata={
+                "help": help_text.get(f.name, f.name.replace("_", " "))}))
+    return list(fields.values())
+
+
+Config = dataclasses.make_dataclass("Config", _union_of(spade.Config, usis.Config), frozen=True, namespace={
+    "__doc__": "The options of `semsynth train sis`: mode + the union of spade.Config and usis.Config.",
+    "__module__": __name__})
 
 
 PRESETS: dict[str, dict] = {
@@ -78,8 +46,9 @@ PRESETS: dict[str, dict] = {
              "train": {"batch": 4, "total_kimg": 2}},
     "small": {"task": {"ngf": 16, "spade_hidden": 64, "ndf": 32, "encoder_size": 64},
               "train": {"batch": 8, "total_kimg": 200}},
-    # SPADE Cityscapes (reference.md §1.6-1.8): 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching.
-    # unpaired: USIS Cityscapes (reference.md Stage 2 §4): the OASIS G (5 upsamplings), the OASIS U-Net D as S
+    # SPADE Cityscapes (Park et al. 2019, "Semantic Image Synthesis with Spatially-Adaptive Normalization"):
+    # 200 epochs x 2975 images, batch 16, TTUR, VGG + feature matching.
+    # unpaired: USIS Cityscapes (UP): the OASIS G (5 upsamplings), the OASIS U-Net D as S
     # (base 128, max 512), the SWAGAN wavelet D at its published widths, Adam (0, 0.999), batch 8
     "paper": {"task": {"ngf": 64, "ndf": 64, "num_upsampling_layers": "more", "norm": "syncbatch"},
               "train": {"batch": 16, "total_kimg": 595},
@@ -90,193 +59,39 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def task_module(cfg: Config) -> ModuleType:
+    """The module of the task `cfg.mode` selects."""
+    if cfg.mode not in MODES:
+        raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
+    return MODES[cfg.mode]
+
+
+def task_config(cfg: Config):
+    """The share of `cfg` the mode's task reads, as that task's Config."""
+    return task_module(cfg).config_of(cfg)
+
+
 def data_mode(cfg: Config) -> str:
     return cfg.mode
 
 
 def data_options(cfg: Config) -> dict:
-    """Reader options this config needs (instance-edge maps, read by the Cityscapes reader)."""
-    return {"use_instance_edges": True} if cfg.use_instance_edges else {}
+    return task_module(cfg).data_options(task_config(cfg))
 
 
 def label_channels(cfg: Config, num_classes: int) -> int:
-    """Generator / discriminator label input channels for a class set of `num_classes`."""
-    return num_classes + int(cfg.use_dontcare) + int(cfg.use_instance_edges)
-
-
-def generator_config(cfg: Config, dataset) -> SPADEGeneratorConfig:
-    """The generator's config: interface sizes from the data set, the rest from `cfg`."""
-    return SPADEGeneratorConfig(
-        label_channels=label_channels(cfg, dataset.classes.num_classes), family=cfg.family, ngf=cfg.ngf,
-        z_dim=cfg.z_dim, use_vae=cfg.use_vae, num_upsampling_layers=cfg.num_upsampling_layers, norm=cfg.norm,
-        use_spectral_norm=cfg.use_spectral_norm, resolution=tuple(dataset.size), spade_hidden=cfg.spade_hidden)
-
-
-def build_generator(cfg: Config, dataset) -> SPADEGenerator:
-    return SPADEGenerator(generator_config(cfg, dataset))
+    """Generator label input channels for a class set of `num_classes`."""
+    return task_module(cfg).label_channels(task_config(cfg), num_classes)
 
 
 def validate(cfg: Config, dataset) -> None:
-    """Raise ValueError / FileNotFoundError for a config that cannot train on `dataset`, before any work."""
-    if cfg.mode not in MODES:
-        raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
-    if getattr(dataset, "mode", cfg.mode) != cfg.mode:
-        raise ValueError(f"sis --mode {cfg.mode} needs a data set loaded with mode={cfg.mode!r}, got "
-                         f"mode={dataset.mode!r}")
-    for name in ("lr_g", "lr_d", "ngf", "ndf", "num_d", "n_layers_d", "z_dim"):
-        if getattr(cfg, name) <= 0:
-            raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
-    if len(dataset) == 0:
-        raise ValueError("the data set is empty")
-    item = dataset[0]
-    H, W = dataset.size
-    label = item["label"]
-    if tuple(label.shape) != (H, W):
-        raise ValueError(f"scene {item.get('name')!r}: label map {tuple(label.shape)} differs from the data set "
-                         f"size {(H, W)}")
-    if "image" in item and tuple(item["image"].shape) != (3, H, W):
-        raise ValueError(f"scene {item.get('name')!r}: photo {tuple(item['image'].shape)} does not match its label "
-                         f"map {(H, W)} (expected [3, {H}, {W}])")
-    dataset.classes.check_ids(label, where=f"scene {item.get('name')!r}")
-    if cfg.use_instance_edges and "edges" not in item:
-        raise ValueError(f"use_instance_edges needs instance maps (item key 'edges'), but items of this data set "
-                         f"have keys {sorted(item)}; set use_instance_edges=False")
-    if cfg.mode == "unpaired":
-        from semsynth.train.tasks.usis import check_unpaired
-        check_unpaired(cfg, dataset)
-        return
-    check_generator_config(generator_config(cfg, dataset))
+    """Raise ValueError for a config that cannot train on `dataset`, before any work."""
+    task_module(cfg).validate(task_config(cfg), dataset)
 
 
 def check_files(cfg: Config) -> None:
-    """FileNotFoundError naming the VGG-19 weight file and where to put it, when the paired VGG loss has none.
-    The engine calls this before it builds the data set, so a run without the file stops in its first second."""
-    if cfg.mode == "paired" and cfg.use_vgg:
-        from semsynth.losses.perceptual import find_vgg19_weights
-        find_vgg19_weights(cfg.vgg_weights)
+    task_module(cfg).check_files(task_config(cfg))
 
 
 def build(cfg: Config, dataset) -> Task:
-    if cfg.mode == "unpaired":
-        from semsynth.train.tasks.usis import UnpairedSIS
-        return UnpairedSIS(cfg, dataset)
-    if cfg.mode != "paired":
-        raise ValueError(f"unknown sis mode {cfg.mode!r}; choose from {list(MODES)}")
-    return PairedSIS(cfg, dataset)
-
-
-def split_outputs(outputs: list[list[torch.Tensor]], n: int):
-    """D outputs of concat([fake, real]) along the batch -> (fake outputs, real outputs)."""
-    return [[t[:n] for t in scale] for scale in outputs], [[t[n:] for t in scale] for scale in outputs]
-
-
-class PairedSIS(Task):
-    """SPADE training: phases G then D (one step each per iteration)."""
-
-    name = "sis"
-    data_mode = "paired"
-    ema_source = "G"
-
-    def __init__(self, cfg: Config, dataset):
-        super().__init__()
-        self.cfg = cfg
-        self.classes = dataset.classes
-        self.size = tuple(dataset.size)
-        self.dataset_name = getattr(dataset, "name", type(dataset).__name__)
-        self.num_classes = dataset.classes.num_classes
-        self.label_channels = label_channels(cfg, self.num_classes)
-        self.nets["G"] = build_generator(cfg, dataset)
-        self.nets["D"] = MultiscalePatchDiscriminator(MultiscalePatchDiscriminatorConfig(
-            label_channels=self.label_channels, ndf=cfg.ndf, num_d=cfg.num_d, n_layers_d=cfg.n_layers_d,
-            use_spectral_norm=cfg.use_spectral_norm))
-        if cfg.use_vae:
-            self.nets["E"] = ConvEncoder(ConvEncoderConfig(ndf=cfg.ngf, z_dim=cfg.z_dim, input_size=cfg.encoder_size))
-        self.vgg = None  # frozen VGGLoss, read from its file at the first G loss; not in self.nets (no optimizer,
-                         # no checkpoint), and a dry run never reads the file
-
-    # -- contract ----------------------------------------------------------------------------------
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        betas = (self.cfg.beta1, self.cfg.beta2)
-        g_params = [p for key in self.optimizer_nets()["G"] for p in self.nets[key].parameters()]
-        return {"G": torch.optim.Adam(g_params, lr=self.cfg.lr_g, betas=betas),
-                "D": torch.optim.Adam(self.nets["D"].parameters(), lr=self.cfg.lr_d, betas=betas)}
-
-    def optimizer_nets(self) -> dict[str, list[str]]:
-        return {"G": ["G", "E"] if self.cfg.use_vae else ["G"], "D": ["D"]}
-
-    def phases(self) -> list[Phase]:
-        return [Phase("G", "G"), Phase("D", "D")]
-
-    def segmap(self, batch: dict) -> torch.Tensor:
-        return make_segmap(batch["label"], self.num_classes, self.classes.ignore_index, self.cfg.use_dontcare,
-                           batch.get("edges") if self.cfg.use_instance_edges else None)
-
-    def _generate(self, batch: dict, segmap: torch.Tensor):
-        """fake photo and the KL term (None without VAE) for a training batch."""
-        if self.cfg.use_vae:
-            mu, logvar = self.nets["E"](batch["image"])
-            return self.nets["G"](segmap, reparameterize(mu, logvar)), kl_divergence(mu, logvar)
-        return self.nets["G"](segmap), None
-
-    def loss(self, phase: str, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        real = batch["image"]
-        if real.shape[-2:] != batch["label"].shape[-2:]:
-            raise ValueError(f"photo {tuple(real.shape)} and label {tuple(batch['label'].shape)} sizes differ")
-        segmap = self.segmap(batch)
-        n = real.shape[0]
-        if phase == "G":
-            fake, kld = self._generate(batch, segmap)
-            out_fake, out_real = split_outputs(
-                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
-            adv = sum(g_hinge(scale[-1].float()) for scale in out_fake) / len(out_fake)
-            terms = {"G/adv": adv}
-            if self.cfg.lambda_feat:
-                terms["G/feat"] = self.cfg.lambda_feat * feature_matching(out_fake, out_real)
-            if self.cfg.use_vgg:
-                if self.vgg is None:
-                    from semsynth.losses.perceptual import VGGLoss
-                    self.vgg = VGGLoss(self.cfg.vgg_weights)
-                self.vgg.to(fake.device)
-                terms["G/vgg"] = self.cfg.lambda_vgg * self.vgg(fake.float(), real.float())
-            if kld is not None:
-                terms["G/kld"] = self.cfg.lambda_kld * kld
-            total = sum(terms.values())
-            return total, {"G/total": float(total.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
-        if phase == "D":
-            with torch.no_grad():
-                fake, _ = self._generate(batch, segmap)
-            out_fake, out_real = split_outputs(
-                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
-            loss = sum(d_hinge(r[-1].float(), f[-1].float()) for r, f in zip(out_real, out_fake)) / len(out_fake)
-            return loss, {"D/hinge": float(loss.detach()),
-                          "D/real_score": float(sum(s[-1].detach().float().mean() for s in out_real) / len(out_real)),
-                          "D/fake_score": float(sum(s[-1].detach().float().mean() for s in out_fake) / len(out_fake))}
-        raise ValueError(f"unknown phase {phase!r}; PairedSIS has phases G, D")
-
-    def fixed_inputs(self, dataset, n: int, generator: torch.Generator) -> dict:
-        idx = torch.randperm(len(dataset), generator=generator)[:n].tolist()
-        items = [dataset[i] for i in idx]
-        fixed = {"label": torch.stack([it["label"] for it in items])}
-        if self.cfg.use_instance_edges:
-            fixed["edges"] = torch.stack([it["edges"] for it in items])
-        if unwrap(self.nets["G"]).uses_noise:
-            fixed["z"] = torch.randn(len(idx), self.cfg.z_dim, generator=generator)
-        return fixed
-
-    @torch.no_grad()
-    def sample(self, fixed: dict) -> torch.Tensor:
-        """uint8 [N, 3, H, 2W]: each picture is the colourised label map | the generated photo."""
-        G = self.nets.get("G_ema", self.nets["G"])
-        photo = G(self.segmap(fixed), fixed.get("z"))
-        colour = colorize_batch(fixed["label"], self.classes).to(photo.device)
-        return torch.cat([colour, to_uint8(photo)], dim=3)
-
-    def export(self, folder) -> None:
-        G = unwrap(self.nets.get("G_ema", self.nets["G"]))
-        save_pretrained(G, folder, extra={
-            "task": "sis", "mode": self.cfg.mode, "classes": class_set_to_dict(self.classes),
-            "size": list(self.size), "dataset": self.dataset_name, "label_channels": self.label_channels,
-            "use_dontcare": self.cfg.use_dontcare, "use_instance_edges": self.cfg.use_instance_edges,
-            "task_config": dataclasses.asdict(self.cfg)})
-        if "E" in self.nets:  # the VAE style encoder, for style-guided synthesis (Pipeline.synthesize(style=...))
-            save_pretrained(unwrap(self.nets["E"]), Path(folder) / ENCODER_FOLDER, extra={"task": "sis-encoder"})
+    return task_module(cfg).build(task_config(cfg), dataset)

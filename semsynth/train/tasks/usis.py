@@ -2,7 +2,7 @@
 segmenter S, trained only on generated photos, must recover the layout (self-supervised L_seg); a whole-image
 discriminator Dw (wavelet domain, never sees labels) judges realism against unpaired real photos.
 
-Objective (UP Eq. 2-5, U:models/models.py; reference.md Stage 2 §4.2):
+Objective (UP Eq. 2-5, U:models/models.py):
     L_G  = lambda_seg * L_seg(m, S(G(m))) + w_adv * softplus(-Dw(G(m)))
     L_S  = L_seg(m, S(G(m)))                          G frozen: the fake is made under no_grad
     L_Dw = softplus(-Dw(x)) + softplus(Dw(G(m)))
@@ -11,49 +11,98 @@ L_seg is the class-balanced CE with real-class targets label + 1 (channel 0 = fa
 w_adv is cfg.lambda_wavelet with the wavelet Dw (use_wavelet_d) and cfg.lambda_adv with the plain whole-image D
 (the "Whole" ablation, UP Table 1). Paper vs code: R1 "every 16 minibatches" (UP §5.1) vs reg_every = 4 (code);
 we follow the code (r1_interval = 4) and keep it a named option. Step order as the code: G, S, Dw, Dreg.
+
+Users reach this task through `semsynth train sis --mode unpaired` (sis.py: its options are the union of this Config
+and spade.Config, its presets per --mode), which hands this module its share of the options as a `Config`.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import torch
 
 from semsynth.classes import class_set_to_dict
-from semsynth.data.labels import make_segmap, to_uint8
+from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
 from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
 from semsynth.losses.segmentation import segmentation_loss
 from semsynth.models.io import save_pretrained, unwrap
+from semsynth.models.spade import SPADEGenerator, SPADEGeneratorConfig
 from semsynth.models.unet import UNet, UNetConfig, auto_depth
 from semsynth.models.wavelet_discriminator import WaveletDiscriminator, WaveletDiscriminatorConfig
-from semsynth.train.task import Phase, Task
-from semsynth.visualize import colorize_batch
+from semsynth.train.task import Phase, Task, check_first_item, no_data_options, no_files
 
-# Options this task reads beyond the documented sis.Config fields, with the defaults used while a Config lacks
-# them (to be appended to the "--- unpaired (USIS) ---" block of sis.Config).
-USIS_DEFAULTS = {
-    "r1_gamma": 10.0,          # R1 weight on Dw's real logits (U: code: 10); 0 = off
-    "r1_interval": 4,          # lazy R1 every N steps (U: code 4; UP §5.1 says 16)
-    "seg_depth": 0,            # U-Net depth of S; 0 = auto (up to 6 as OASIS, bottleneck side >= 2)
-    "use_class_balance": True,  # class-balanced L_seg (UP Eq. 4); False = plain mean CE
-    "seg_init_gain": 0.0,      # xavier-normal gain of S (U: code 0.02); 0 = PyTorch default. With spectral norm
-                               # and a high lr, 0.02's tiny raw weights learn far slower (tiny learning test:
-                               # mIoU 0.114 -> 0.019 after 100 steps at lr 4e-3)
-}
+@dataclass(frozen=True)
+class Config:
+    ngf: int = 64                          # generator base width (OASIS channels_G)
+    z_dim: int = 64                        # OASIS 3D noise size
+    num_upsampling_layers: str = "normal"  # "normal" | "more" | "most" (OASIS: 5 upsamplings = "normal")
+    norm: str = "batch"                    # SPADE param-free norm: "instance" | "batch" | "syncbatch"
+    spade_hidden: int = 128                # hidden channels of SPADE's shared conv
+    use_spectral_norm: bool = True         # spectral norm in G's residual blocks
+    use_dontcare: bool = False             # ignore pixels get their own input channel (else all-zero one-hot)
+    seg_channels: int = 64                 # U-Net segmenter base channels
+    lr_g: float = 1e-4                     # G Adam lr
+    lr_s: float = 4e-4                     # segmenter Adam lr
+    lr_d: float = 4e-4                     # wavelet D Adam lr
+    beta1: float = 0.0                     # Adam beta1
+    beta2: float = 0.9                     # Adam beta2 (the paper preset: 0.999, as the USIS code)
+    lambda_seg: float = 1.0                # segmentation (cycle) loss weight
+    lambda_adv: float = 1.0                # adversarial loss weight of the plain whole-image D (use_wavelet_d False)
+    wavelet_channels: int = 64             # wavelet discriminator base channels
+    use_wavelet_d: bool = True             # whole-image wavelet discriminator (False = the "Whole" ablation)
+    lambda_wavelet: float = 1.0            # adversarial loss weight of the wavelet D (use_wavelet_d True)
+    r1_gamma: float = 10.0                 # R1 weight on Dw's real logits (U: code: 10); 0 = off
+    r1_interval: int = 4                   # lazy R1 every N steps (U: code 4; UP §5.1 says 16)
+    seg_depth: int = 0                     # U-Net depth of S; 0 = auto (up to 6 as OASIS, bottleneck side >= 2)
+    use_class_balance: bool = True         # class-balanced L_seg (UP Eq. 4); False = plain mean CE
+    # xavier-normal gain of S (U: code 0.02); 0 = PyTorch default. With spectral norm and a high lr, 0.02's tiny
+    # raw weights learn far slower (tiny learning test: mIoU 0.114 -> 0.019 after 100 steps at lr 4e-3)
+    seg_init_gain: float = 0.0             # xavier-normal gain of the segmenter; 0 = PyTorch default init
 
 
-def option(cfg, name: str):
-    return getattr(cfg, name, USIS_DEFAULTS[name])
+def config_of(options) -> Config:
+    """This task's Config from any object carrying its fields (e.g. the `sis` command's options); fields it lacks
+    keep their defaults, fields this task does not read are left behind. Instance edges need instance maps paired
+    with the layouts, which an unpaired task never has: asking for them is an error."""
+    if getattr(options, "use_instance_edges", False):
+        raise ValueError("use_instance_edges needs instance maps paired with the layouts; USIS (mode unpaired) "
+                         "does not support it: set use_instance_edges=False")
+    return Config(**{f.name: getattr(options, f.name) for f in dataclasses.fields(Config) if hasattr(options, f.name)})
 
 
-def label_channels(cfg, num_classes: int) -> int:
-    return num_classes + int(getattr(cfg, "use_dontcare", False))
+def data_mode(cfg: Config) -> str:
+    return "unpaired"
 
 
-def build_generator(cfg, num_classes: int, size: tuple[int, int]) -> torch.nn.Module:
-    """The OASIS-family SPADE generator (3D noise) of semsynth.models.spade, sized from the data set. USIS always
-    uses the OASIS family (UP §6.2), whatever cfg.family says (that field selects the paired generator)."""
-    from semsynth.models.spade import SPADEGenerator, SPADEGeneratorConfig
+check_files = no_files  # no local file beyond the data set
+data_options = no_data_options
+
+
+def validate(cfg: Config, dataset) -> None:
+    """Raise ValueError for a config that cannot train on `dataset`, before any work."""
+    if getattr(dataset, "mode", "unpaired") != "unpaired":
+        raise ValueError(f"sis --mode unpaired needs a data set loaded with mode='unpaired', got "
+                         f"mode={dataset.mode!r}")
+    for name in ("lr_g", "lr_s", "lr_d", "ngf", "z_dim", "seg_channels", "wavelet_channels"):
+        if getattr(cfg, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {getattr(cfg, name)}")
+    check_first_item(dataset)
+    check_unpaired(cfg, dataset)
+
+
+def build(cfg: Config, dataset) -> UnpairedSIS:
+    return UnpairedSIS(cfg, dataset)
+
+
+def label_channels(cfg: Config, num_classes: int) -> int:
+    return num_classes + int(cfg.use_dontcare)
+
+
+def build_generator(cfg: Config, num_classes: int, size: tuple[int, int]) -> torch.nn.Module:
+    """The OASIS-family SPADE generator (3D noise) of semsynth.models.spade, sized from the data set: USIS always
+    uses the OASIS family (UP §6.2)."""
     return SPADEGenerator(SPADEGeneratorConfig(
         label_channels=label_channels(cfg, num_classes), family="oasis", ngf=cfg.ngf, z_dim=cfg.z_dim,
         use_vae=False, num_upsampling_layers=cfg.num_upsampling_layers, norm=cfg.norm,
@@ -66,27 +115,25 @@ class UnpairedSIS(Task):
     ema_source = "G"
 
     def __init__(self, cfg, dataset, generator: torch.nn.Module | None = None):
-        """`generator`: a prebuilt G with the SPADEGenerator interface (tests); None = build_generator(...)."""
+        """cfg: a Config, or any object carrying its fields (see `config_of`). `generator`: a prebuilt G with the
+        SPADEGenerator interface (tests); None = build_generator(...)."""
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = config_of(cfg)
         self.classes = dataset.classes
         self.size = tuple(dataset.size)
         self.dataset_name = getattr(dataset, "name", type(dataset).__name__)
         C = self.classes.num_classes
-        if getattr(cfg, "use_instance_edges", False):
-            raise ValueError("use_instance_edges needs instance maps paired with the layouts; USIS (mode unpaired) "
-                             "does not support it: set use_instance_edges=False")
-        self.use_dontcare = bool(getattr(cfg, "use_dontcare", False))
-        depth = option(cfg, "seg_depth") or auto_depth(self.size)
+        self.use_dontcare = cfg.use_dontcare
+        depth = cfg.seg_depth or auto_depth(self.size)
         self.nets["G"] = generator if generator is not None else build_generator(cfg, C, self.size)
         self.nets["S"] = UNet(UNetConfig(in_channels=3, out_channels=C + 1, base_channels=cfg.seg_channels,
                                          max_channels=4 * cfg.seg_channels, depth=depth,
-                                         init_gain=option(cfg, "seg_init_gain")))
+                                         init_gain=cfg.seg_init_gain))
         self.nets["Dw"] = WaveletDiscriminator(WaveletDiscriminatorConfig(
             resolution=self.size, max_channels=cfg.wavelet_channels, channel_base=64 * cfg.wavelet_channels,
             use_wavelet=cfg.use_wavelet_d))
         self.w_adv = cfg.lambda_wavelet if cfg.use_wavelet_d else cfg.lambda_adv
-        self.r1_interval = int(option(cfg, "r1_interval"))
+        self.r1_interval = int(cfg.r1_interval)
         if self.r1_interval < 1:
             raise ValueError(f"r1_interval must be >= 1, got {self.r1_interval}")
 
@@ -104,7 +151,7 @@ class UnpairedSIS(Task):
 
     def phases(self) -> list[Phase]:
         phases = [Phase("G", "G"), Phase("S", "S"), Phase("Dw", "Dw")]
-        if option(self.cfg, "r1_gamma") > 0:
+        if self.cfg.r1_gamma > 0:
             phases.append(Phase("Dreg", "Dw", self.r1_interval))
         return phases
 
@@ -123,7 +170,7 @@ class UnpairedSIS(Task):
 
     def seg_loss(self, fake: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         logits = self.nets["S"](fake)  # [N, C+1, H, W]
-        return segmentation_loss(logits, label, self.classes.ignore_index, option(self.cfg, "use_class_balance"))
+        return segmentation_loss(logits, label, self.classes.ignore_index, self.cfg.use_class_balance)
 
     def loss(self, phase: str, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         label = batch["label"]
@@ -150,7 +197,7 @@ class UnpairedSIS(Task):
                 logits = self.nets["Dw"](real)
                 r1 = r1_penalty(logits, real)
             # + 0 * logits: the last bias gets no R1 gradient; this keeps every Dw param in DDP's graph
-            loss = option(self.cfg, "r1_gamma") * r1 * self.r1_interval + 0 * logits.sum()
+            loss = self.cfg.r1_gamma * r1 * self.r1_interval + 0 * logits.sum()
             return loss, {"Dw/r1": r1.item()}
         raise ValueError(f"unknown phase {phase!r}; UnpairedSIS has {[p.name for p in self.phases()]}")
 
@@ -184,7 +231,7 @@ class UnpairedSIS(Task):
 
 
 def check_unpaired(cfg, dataset) -> None:
-    """Raise ValueError for a data set this task cannot train on (called by sis.validate for mode "unpaired")."""
+    """Raise ValueError for a data set this task cannot train on (called by `validate`)."""
     if getattr(dataset, "mode", "unpaired") != "unpaired":
         raise ValueError(f"USIS reads an unpaired data set (mode='unpaired'), got mode {dataset.mode!r}")
     H, W = dataset.size

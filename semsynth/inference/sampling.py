@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from semsynth.classes import ClassSet, class_set_from_dict
-from semsynth.data.labels import to_uint8
+from semsynth.data.labels import logits_to_ids, rgb_to_ids, to_uint8
 from semsynth.models.io import load_model
 
 
@@ -27,21 +27,6 @@ def classes_of(meta: dict) -> ClassSet:
 def seeded_latents(z_dim: int, seeds: list[int]) -> torch.Tensor:
     """[len(seeds), z_dim] standard normal; row i depends only on seeds[i]."""
     return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
-
-
-def logits_to_ids(logits: torch.Tensor, void_class: int | None = None, ignore_index: int = 255) -> torch.Tensor:
-    """float [N, C, H, W] class logits -> LongTensor [N, H, W] (argmax); the `void_class` channel, when the
-    generator has one, becomes `ignore_index`."""
-    ids = logits.argmax(dim=1)
-    if void_class is not None:
-        ids = torch.where(ids == void_class, torch.full_like(ids, ignore_index), ids)
-    return ids
-
-
-def rgb_to_ids(rgb: torch.Tensor, classes: ClassSet) -> tuple[torch.Tensor, float]:
-    """Colour-coded maps float [N, 3, H, W] in [-1, 1] -> (ids LongTensor [N, H, W], share of far pixels)."""
-    ids, far = classes.quantize(to_uint8(rgb).permute(0, 2, 3, 1).cpu())
-    return ids, far
 
 
 @torch.no_grad()

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 
-from semsynth.metrics.features import extract_features
+from semsynth.evaluation.metrics.features import extract_features
 
 DEFAULT_SEED = 2020  # torch-fidelity's rng_seed
 MAX_SUBSET_SIZE = 1000  # torch-fidelity's kid_subset_size

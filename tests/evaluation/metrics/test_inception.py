@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from semsynth.metrics import inception as inc
-from semsynth.metrics.fid import fid_from_features
-from semsynth.metrics.inception import (FeatureExtractor, InceptionWeightsNotFound, load_inception,
+from semsynth.evaluation.metrics import inception as inc
+from semsynth.evaluation.metrics.fid import fid_from_features
+from semsynth.evaluation.metrics.inception import (FeatureExtractor, InceptionWeightsNotFound, load_inception,
                                         module_from_torchscript)
-from semsynth.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
-from semsynth.metrics.kid import kid_from_features
-from semsynth.metrics.resize import resize_bilinear_tf1
+from semsynth.evaluation.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
+from semsynth.evaluation.metrics.kid import kid_from_features
+from semsynth.evaluation.metrics.resize import resize_bilinear_tf1
 
 ODD_SIZES = [(17, 33), (45, 29), (299, 299)]  # odd sizes exercise the resize; 299 skips it
 
@@ -236,5 +236,5 @@ def test_the_torch_requirement_has_a_weights_only_that_holds():
     """Inception state dicts load with torch.load(weights_only=True), which torch < 2.6 lets a crafted file bypass
     (CVE-2025-32434): the package must not allow those versions."""
     import tomllib
-    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "torch>=2.6" in deps and "torchvision>=0.21" in deps

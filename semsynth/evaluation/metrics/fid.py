@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from semsynth.metrics.features import FeatureStats
-from semsynth.metrics.images import as_batches
+from semsynth.evaluation.metrics.features import FeatureStats
+from semsynth.evaluation.metrics.images import as_batches
 
 
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:

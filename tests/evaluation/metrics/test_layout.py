@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from semsynth.classes import get_class_set
-from semsynth.metrics.fid import fid_from_features
-from semsynth.metrics.layout import (class_counts, class_histogram, class_proportions, class_shares,
+from semsynth.evaluation.metrics.fid import fid_from_features
+from semsynth.evaluation.metrics.layout import (class_counts, class_histogram, class_proportions, class_shares,
                                      colorized_batches, fsd, js_divergence, layout_fid, share_table)
 
 

@@ -1,6 +1,6 @@
 """On-disk cache of real-set statistics (feature sums, features): computed once per key and read back as plain
 .npz arrays (no pickle). What a key holds (the real set's files, the weights hash, ...) is decided in
-semsynth/metrics/protocol.py; this module only stores and matches it."""
+semsynth/evaluation/protocol.py; this module only stores and matches it."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
-"""Pictures for people: sample grids as PNG, colourised label maps, id PNGs."""
+"""Pictures for people: sample grids and id maps as PNG files. Colourising label maps is
+semsynth.data.labels.colorize_batch, which training uses too."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +9,6 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from semsynth.classes import ClassSet
-
-
-def colorize_batch(labels: torch.Tensor, classes: ClassSet) -> torch.Tensor:
-    """LongTensor [N, H, W] ids -> uint8 [N, 3, H, W] colours."""
-    return classes.colorize(labels).permute(0, 3, 1, 2).contiguous()
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from semsynth.metrics.cache import cached_real_stats
-from semsynth.metrics.features import FeatureStats, extract_features
-from semsynth.metrics.fid import stats_of
-from semsynth.metrics.images import list_images, list_labels
-from semsynth.metrics.kid import default_subset_size, kid_from_features
+from semsynth.data import DATASETS, load_dataset
+from semsynth.evaluation.metrics import inception
+from semsynth.evaluation.metrics.cache import cached_real_stats
+from semsynth.evaluation.metrics.features import FeatureStats, extract_features
+from semsynth.evaluation.metrics.fid import stats_of
+from semsynth.evaluation.metrics.images import list_images, list_labels
+from semsynth.evaluation.metrics.kid import default_subset_size, kid_from_features
 
 PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
 PROTOCOL_VERSION = 1  # part of every cache key: bump it when reading, resizing or normalising images changes
@@ -70,8 +72,6 @@ def open_real(real: str, *, root=None, split: str = "val", size=None, seed: int 
               mode: str = "images"):
     """A real set named as a folder or a data-set name -> (source for `as_batches` and friends, fingerprint).
     mode: "images" (photos) or "labels" (id maps). A data set is read at `size` (required) with `seed`."""
-    from semsynth.data import DATASETS, load_dataset
-
     if Path(real).is_dir():
         return real, folder_fingerprint(real, limit, list_images if mode == "images" else list_labels)
     if real not in DATASETS:
@@ -119,8 +119,6 @@ def check_inception(path=None) -> tuple[Path, str]:
     """(weights file, SHA-256) after resolving and hash-checking the Inception weights, or the error saying what is
     missing or wrong. Commands that train before they measure (`demo`, `compare --train`) call it first, so a
     missing file is known in seconds, not after the training."""
-    from semsynth.metrics import inception
-
     return inception.resolve_weights(path)
 
 

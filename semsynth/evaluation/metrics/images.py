@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from semsynth.data.base import read_image  # the one id-PNG reader of the package
 from semsynth.data.labels import to_uint8
-
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -115,7 +115,6 @@ def list_labels(folder: str | Path) -> list[Path]:
 
 def read_label(path: Path) -> torch.Tensor:
     """LongTensor [H, W] of ids from an 8-bit id PNG; raises ValueError naming the file otherwise."""
-    from semsynth.data.base import read_image  # the one id-PNG reader of the package
     return torch.from_numpy(read_image(path, "L").astype(np.int64))
 
 

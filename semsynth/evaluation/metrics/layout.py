@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from semsynth.classes import ClassSet
-from semsynth.metrics.fid import fid_between, frechet_distance
+from semsynth.evaluation.metrics.fid import fid_between, frechet_distance
 
 
 def _check_labels(labels: torch.Tensor) -> torch.Tensor:

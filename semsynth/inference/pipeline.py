@@ -17,7 +17,7 @@ from semsynth.class_maps import id_table, map_labels, require_table
 from semsynth.classes import ClassSet, class_set_from_dict, get_class_set
 from semsynth.data.base import GREY16, open_image, read_image
 from semsynth.data.labels import boundary_edges, from_uint8, make_segmap, to_uint8
-from semsynth.generate_layouts import sample_layouts, seeded_latents
+from semsynth.inference.sampling import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
 
 

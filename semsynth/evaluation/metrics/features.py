@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from semsynth.metrics.images import as_batches
+from semsynth.evaluation.metrics.images import as_batches
 
 
 class FeatureStats:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semsynth.cli.main import main
-from semsynth.metrics import inception as inception_module
+from semsynth.evaluation.metrics import inception as inception_module
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
 

@@ -4,9 +4,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from semsynth.metrics.features import FeatureStats
-from semsynth.metrics.fid import fid_from_features, fid_from_stats, frechet_distance
-from semsynth.metrics.kid import kid_from_features
+from semsynth.evaluation.metrics.features import FeatureStats
+from semsynth.evaluation.metrics.fid import fid_from_features, fid_from_stats, frechet_distance
+from semsynth.evaluation.metrics.kid import kid_from_features
 
 D = 48  # small feature width keeps the full (eigen-decomposition) route fast; the maths does not depend on d
 
@@ -130,7 +130,7 @@ def test_all_reduce_sums_statistics_over_a_process_group(tmp_path):
 
 def test_kid_default_subsets_leave_randomness_for_small_sets():
     # 50 vs 50: subsets of the whole set are all the same set (std 0 by construction); the default takes 25
-    from semsynth.metrics.kid import default_subset_size
+    from semsynth.evaluation.metrics.kid import default_subset_size
     a, b = _features(14, 50), _features(15, 50, shift=0.2)
     mean, std = kid_from_features(a, b, num_subsets=20)
     _, whole_std = kid_from_features(a, b, num_subsets=20, subset_size=50)

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from semsynth.evaluation.metrics.inception import sha256_of
 from semsynth.models.io import load_model
 
 
@@ -40,8 +41,6 @@ def load_segmenter(path, device="cpu", *, trust_torchscript: bool = False, sha25
 
 def _check_torchscript_trust(path: Path, trust: bool, sha256: str | None) -> None:
     if sha256:
-        from semsynth.metrics.inception import sha256_of
-
         found = sha256_of(path)
         if found != sha256.strip().lower():
             raise ValueError(f"segmenter {path}: SHA-256 {found} differs from the expected {sha256}; not loaded")

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from semsynth.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
-from semsynth.metrics.resize import resize_bilinear_tf1
+from semsynth.evaluation.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
+from semsynth.evaluation.metrics.resize import resize_bilinear_tf1
 
 STATE_DICT_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 STATE_DICT_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"

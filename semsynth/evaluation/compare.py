@@ -14,11 +14,21 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from semsynth.data import load_dataset
-from semsynth.data.labels import to_uint8
+from semsynth.data.labels import colorize_batch, to_uint8
+from semsynth.evaluation import protocol
+from semsynth.evaluation.metrics import inception as inception_module
+from semsynth.evaluation.metrics.features import extract_features
+from semsynth.evaluation.metrics.fid import fid_from_features
+from semsynth.evaluation.metrics.kid import default_subset_size
+from semsynth.evaluation.metrics.layout import class_shares, js_divergence
+from semsynth.evaluation.metrics.miou import ConfusionMatrix
+from semsynth.evaluation.protocol import kid, real_features, real_key
+from semsynth.evaluation.report import write_report
+from semsynth.inference.pipeline import Pipeline
+from semsynth.inference.sampling import sample_images
+from semsynth.inference.segment import load_segmenter, segment
+from semsynth.inference.visualize import save_grid
 from semsynth.models.io import load_model
-from semsynth.pipeline import Pipeline
-from semsynth.report import write_report
-from semsynth.visualize import colorize_batch, save_grid
 
 GRID_N = 16  # samples per grid in the HTML report
 
@@ -49,8 +59,6 @@ class FeatureBank:
     None (and `skipped` says why) when FID/KID are off or the weights are missing."""
 
     def __init__(self, inception, device, batch: int, enabled: bool = True, cache_dir=None):
-        from semsynth.metrics import inception as inception_module
-
         self.batch, self.device, self.cache_dir = batch, device, cache_dir
         self.extractor, self.skipped = None, None
         if not enabled:
@@ -67,22 +75,15 @@ class FeatureBank:
         return (images[i:i + self.batch] for i in range(0, len(images), self.batch))
 
     def __call__(self, images: torch.Tensor):
-        from semsynth.metrics.features import extract_features
-
         return extract_features(self._batches(images), self.extractor, device=self.device)
 
     def real(self, kind: str, images: torch.Tensor, fingerprint: dict):
         """Features of a real set, from the cache when this set (by `fingerprint`) was measured before."""
-        from semsynth.metrics.protocol import real_features, real_key
-
         return real_features(self._batches(images), self.extractor, real_key(kind, fingerprint, self.extractor),
                              device=self.device, cache_dir=self.cache_dir)
 
 
 def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images) -> dict:
-    from semsynth.metrics.fid import fid_from_features
-    from semsynth.metrics.protocol import kid
-
     row = {"name": name, "against": against, "fid": None, "kid_mean": None, "kid_std": None,
            "js_divergence": None, "miou": None}
     if bank.extractor is not None:
@@ -99,10 +100,6 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
                 trust_torchscript: bool = False, segmenter_sha256: str | None = None) -> dict:
     """Compute every row, write report.{json,md,html} and sample grids into `out`, return the report dict.
     fid False: no FID/KID (the report says so). cache_dir: real-statistics cache (None = the default)."""
-    from semsynth.metrics import protocol
-    from semsynth.metrics.kid import default_subset_size
-    from semsynth.metrics.layout import class_shares, js_divergence
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if not sis_runs:
@@ -160,8 +157,6 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         rows.append(row)
 
     if image_run is not None:
-        from semsynth.generate_layouts import sample_images
-
         G = load_model(image_run, device, tasks=("image",))
         photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch=batch), size)
         grid("single-stage photos", photos, "single_stage")
@@ -182,9 +177,6 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
 
 
 def _miou(seg_model, photos_uint8, labels, classes, batch) -> float:
-    from semsynth.metrics.miou import ConfusionMatrix
-    from semsynth.segment import segment
-
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     pred = segment(seg_model, photos_uint8.float() / 127.5 - 1, batch=batch)
     cm.update(pred, labels)
@@ -194,7 +186,6 @@ def _miou(seg_model, photos_uint8, labels, classes, batch) -> float:
 def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device, **trust):
     if segmenter is None:
         return None, {"skipped": "no --segmenter given (train one with `semsynth train segmenter`)"}
-    from semsynth.segment import load_segmenter
 
     model = load_segmenter(segmenter, device=device, **trust)
     return model, {"path": str(segmenter), "miou_real": _miou(model, real_photos, real_labels, classes, batch)}

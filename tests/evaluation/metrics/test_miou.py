@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from semsynth.metrics.miou import ConfusionMatrix, iou_from_confusion
+from semsynth.evaluation.metrics.miou import ConfusionMatrix, iou_from_confusion
 
 I = 255  # ignore
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 from PIL import Image
 
-from semsynth.metrics.cache import cache_path, cached_real_stats
-from semsynth.metrics.features import extract_features
-from semsynth.metrics.fid import stats_of
-from semsynth.metrics.images import as_batches, folder_batches, label_folder_batches
+from semsynth.evaluation.metrics.cache import cache_path, cached_real_stats
+from semsynth.evaluation.metrics.features import extract_features
+from semsynth.evaluation.metrics.fid import stats_of
+from semsynth.evaluation.metrics.images import as_batches, folder_batches, label_folder_batches
 
 
 def test_cache_hits_on_the_second_call(tmp_path):

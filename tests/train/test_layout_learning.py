@@ -3,7 +3,11 @@ output (the default), the DCGAN baseline, and StyleGAN2 with colour-coded RGB ou
 colour).
 
 Spread of `measure` (python -m tests.helpers.learning_spread, synthetic-streets 32x64), seeds 0-4 x torch threads
-1 and 2: SPREAD_TBD
+1 and 2 (10 runs each):
+                      JS(class shares) step 0 -> trained    sky above road, trained (maps with both)
+  stylegan2 / labels  0.255 - 0.422 -> 0.012 - 0.082         0.98 - 1.00 (117 - 127 of 128)
+  dcgan / labels      0.244 - 0.379 -> 0.056 - 0.116         1.00        (128)
+  stylegan2 / rgb     0.234 - 0.478 -> 0.090 - 0.127         0.85 - 0.99 (47 - 111)
 """
 import copy
 import time
@@ -17,10 +21,10 @@ from tests.helpers.loop import run_phases
 BATCH = 8
 STEPS = {"stylegan2": 120, "dcgan": 480}  # a DCGAN step costs a quarter of a StyleGAN2 one here; lr 2e-4 vs 2.5e-3
 # bounds: the worst measured run clears each by >= 20 % of its gap to the step-0 value (see the docstring)
-# JS of class shares: (worst learned run, lowest step-0 run) -> bound; each clears the worst run by >= 25 % of the gap
-MAX_JS = {("stylegan2", "labels"): 0.13,  # (0.082, 0.255)
-          ("dcgan", "labels"): 0.16,      # (0.116, 0.244)
-          ("stylegan2", "rgb"): 0.17}     # (0.127, 0.234)
+# JS of class shares: (worst learned run, lowest step-0 run) -> bound; each clears the worst run by >= 20 % of the gap
+MAX_JS = {("stylegan2", "labels"): 0.13,  # (0.082, 0.255): 28 %
+          ("dcgan", "labels"): 0.16,      # (0.116, 0.244): 35 %
+          ("stylegan2", "rgb"): 0.17}     # (0.127, 0.234): 40 %
 MIN_ORDER = 0.75  # share of maps with sky above road; worst run 0.85 (rgb), chance 0.5: clears by 29 % of the gap
 MIN_MAPS = 24     # maps holding both sky and road, so that share means something; worst run 47
 

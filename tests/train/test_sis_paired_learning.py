@@ -15,21 +15,26 @@ the wrong thing (and failed on another CPU at 0.247 vs 0.238). Layout fidelity r
 global mean colour (the old second bound) does not hold either: at seed 2 G's L1 is 0.284 against 0.269.
 
 Spread of `measure` (python -m tests.helpers.learning_spread, 32x64, 120 steps), seeds 0-4 x torch threads 1
-and 2: SPREAD_TBD
+and 2 (10 runs):
+  mIoU of the proxy segmenter on G's photos    0.149 - 0.182    on the real photos  0.174 - 0.200
+  fidelity (G's / real photos' mIoU)            0.79 - 1.03      step 0's            0.20 - 0.29
+  G's mIoU / step 0's                           2.78 - 5.25
+  L1 to the true photos                        0.219 - 0.284    step 0  0.888 - 1.067 (ratio 0.21 - 0.27)
+  L1 of one global mean colour                 0.269 - 0.285    of the per-class mean colour  0.196 - 0.207
 """
 from __future__ import annotations
 
 import pytest
 import torch
 
-from tests.helpers.learning import reference_mious, segment_miou, stack, train_proxy_segmenter
+from tests.helpers.learning import reference_mious, segment_miou, train_proxy_segmenter
 from tests.helpers.loop import run_phases
 from tests.helpers.paired_standin import collate
 
 STEPS, BATCH, N_TRAIN, N_TEST = 120, 4, 64, 32
 # bounds: the worst measured run clears each by >= 20 % of its gap to the baseline (see the docstring)
-MIN_FIDELITY = 0.6  # mIoU on G's photos / on real photos; worst run 0.79, step 0 <= 0.28: clears by 37 % of the gap
-MIN_GAIN = 2.5      # mIoU on G's photos / on step 0's; worst run 3.15, untrained 1: clears by 30 % of the gap
+MIN_FIDELITY = 0.6  # mIoU on G's photos / on real photos; worst run 0.79, step 0 <= 0.29: clears by 38 % of the gap
+MIN_GAIN = 2.3      # mIoU on G's photos / on step 0's; worst run 2.78, untrained 1: clears by 27 % of the gap
 MAX_L1_VS_STEP0 = 0.5  # worst run 0.27, untrained 1: clears by 32 % of the gap
 
 
@@ -83,5 +88,5 @@ def test_tiny_spade_learns_label_to_photo():
     m = measure(seed=0)
     print("paired SPADE on held-out layouts: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
     assert m["fidelity"] > MIN_FIDELITY
-    assert m["miou"] > MIN_GAIN * m["miou_step0"] and m["miou"] > 4 * m["miou_majority"]
+    assert m["miou"] > MIN_GAIN * m["miou_step0"]
     assert m["l1"] < MAX_L1_VS_STEP0 * m["l1_step0"]

@@ -28,11 +28,9 @@ from semsynth.models.wavelet_generator import WaveletSPADEGenerator, WaveletSPAD
 USIS_REPO = "https://github.com/GeorgeEskandar/USIS-Unsupervised-Semantic-Image-Synthesis"
 WAVELET_G_RENAMES = [(r"^conv_img\.conv\.", "conv_img.")]  # ToRGB_wavelet(upsample=False) holds one 1x1 conv
 # U:models/discriminator.py ConvLayer is a Sequential ([Blur,] EqualConv2d, FusedLeakyReLU); FromRGB wraps one
-DU_RENAMES = [(r"^from_rgbs\.(\d+)\.conv\.0\.", r"from_wavelets.\1.conv.conv."),
-              (r"^from_rgbs\.(\d+)\.conv\.1\.", r"from_wavelets.\1.conv.act."),
-              (r"\.conv1\.0\.", ".conv1.conv."), (r"\.conv1\.1\.", ".conv1.act."),
-              (r"\.conv2\.1\.", ".conv2.conv."), (r"\.conv2\.2\.", ".conv2.act."),
-              (r"^final_conv\.0\.", "final_conv.conv."), (r"^final_conv\.1\.", "final_conv.act.")]
+DU_RENAMES = [(r"^from_rgbs\.(\d+)\.conv\.[01]\.", r"from_wavelets.\1.conv."),  # semsynth: one EqualConv2d with
+              (r"\.conv1\.[01]\.", ".conv1."), (r"\.conv2\.[12]\.", ".conv2."),  # its bias (models/layers.py)
+              (r"^final_conv\.[01]\.", "final_conv.")]
 
 
 def haar_buffers() -> dict[str, torch.Tensor]:
@@ -92,8 +90,8 @@ def wavelet_discriminator(state: dict, size, path: Path) -> WaveletDiscriminator
     cfg = WaveletDiscriminatorConfig(resolution=tuple(size), channel_base=64 * max_channels,
                                      max_channels=max_channels)
     tensors = oasis.renamed(state, DU_RENAMES + [(rf"^from_wavelets\.{last}\.", "from_last.")])
-    # FusedLeakyReLU biases: official [1, C, 1, 1], semsynth [C]
-    tensors = {k: (name, t.flatten() if k.endswith(".act.bias") else t) for k, (name, t) in tensors.items()}
+    # FusedLeakyReLU biases: official [1, C, 1, 1], semsynth's conv bias [C]
+    tensors = {k: (name, t.flatten() if k.endswith(".bias") else t) for k, (name, t) in tensors.items()}
     return oasis.load_converted(WaveletDiscriminator(cfg), tensors, path)
 
 

@@ -1,7 +1,7 @@
-"""`semsynth evaluate fid|kid|prdc|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a readable table
-and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set cache keys,
-cached real statistics, KID subsets, the small-sample warning) is semsynth.evaluation.protocol, shared with
-`compare`."""
+"""`semsynth evaluate fid|kid|prdc|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a
+readable table and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set
+cache keys, cached real statistics, KID subsets, precision/recall's k, the small-sample warning) is
+semsynth.evaluation.protocol, shared with `compare`."""
 from __future__ import annotations
 
 import argparse
@@ -235,8 +235,8 @@ def register(subparsers) -> None:
         p.set_defaults(func=run_fid_kid)
 
     p = sub.add_parser("prdc", help="improved precision/recall and density/coverage on Inception features",
-                       description="Improved precision and recall (Kynkäänniemi et al. 2019) and density and coverage "
-                                   f"(Naeem et al. 2020) with k nearest neighbours. {PROTOCOL}.",
+                       description="Improved precision and recall (Kynkäänniemi et al. 2019) and density and "
+                                   f"coverage (Naeem et al. 2020) with k nearest neighbours. {PROTOCOL}.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_common(p, folder_or_data)
     p.add_argument("--k", type=int, default=protocol.PRDC_K,

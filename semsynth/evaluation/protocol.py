@@ -1,7 +1,7 @@
 """The FID/KID evaluation protocol shared by `semsynth evaluate` and `semsynth compare`: which real set a cached
 statistic belongs to (the cache key), real-set features and statistics through the cache, KID's subset rule,
-precision/recall's k and the small-sample warning. Both commands call these functions, so one real set gives one cache entry and the same
-numbers in both. The maths lives in fid.py / kid.py, the files in cache.py.
+precision/recall's k and the small-sample warning. Both commands call these functions, so one real set gives one
+cache entry and the same numbers in both. The maths lives in fid.py / kid.py / prdc.py, the files in cache.py.
 
 A cache key holds everything the arrays depend on, so a cached statistic cannot describe another set:
 - a folder: its resolved path and, for every file read, name, size and mtime_ns (replacing a file under the

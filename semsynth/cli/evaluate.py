@@ -1,7 +1,7 @@
-"""`semsynth evaluate fid|kid|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a readable table
-and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set cache keys,
-cached real statistics, KID subsets, the small-sample warning) is semsynth.evaluation.protocol, shared with
-`compare`."""
+"""`semsynth evaluate fid|kid|prdc|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a
+readable table and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set
+cache keys, cached real statistics, KID subsets, precision/recall's k, the small-sample warning) is
+semsynth.evaluation.protocol, shared with `compare`."""
 from __future__ import annotations
 
 import argparse
@@ -97,6 +97,25 @@ def run_fid_kid(args) -> int:
              ("Inception SHA-256", extractor.weights_sha256[:16] + "...")]
     _print_rows(rows)
     _warn(result, protocol.sample_size_warning(result["n_real"], result["n_fake"]))
+    _write_json(args.json, result)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- prdc
+def run_prdc(args) -> int:
+    """Precision/recall/density/coverage against the same cached real features as `evaluate kid`."""
+    real, fingerprint = _open_real(args, mode="images")
+    extractor = inception.load_inception(args.inception, device=args.device)
+    key = protocol.real_key("features", fingerprint, extractor) if args.use_cache else None
+    opts = dict(batch=args.batch, limit=args.n, progress=True)
+    real_feats = protocol.real_features(real, extractor, key, cache_dir=args.cache_dir, **opts)
+    fake_feats = extract_features(args.fake, extractor, **opts)
+    result = {"metric": "prdc", "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
+              "protocol": PROTOCOL, **protocol.prdc(real_feats, fake_feats, args.k, device=args.device)}
+    _print_rows([("precision", result["precision"]), ("recall", result["recall"]), ("density", result["density"]),
+                 ("coverage", result["coverage"]), ("k nearest neighbours", result["k"]),
+                 ("real images", result["n_real"]), ("fake images", result["n_fake"]),
+                 ("Inception SHA-256", extractor.weights_sha256[:16] + "...")])
     _write_json(args.json, result)
     return 0
 
@@ -200,7 +219,7 @@ def run_layout(args) -> int:
 
 # ------------------------------------------------------------------------------------------- parser
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="FID / KID / mIoU / layout metrics",
+    parser = subparsers.add_parser("evaluate", help="FID / KID / precision-recall / mIoU / layout metrics",
                                    description="Evaluate generated photos or layouts against real data.")
     sub = parser.add_subparsers(dest="metric", metavar="METRIC", required=True)
     folder_or_data = "folder of real photos, or a data-set name (read with --root/--split/--size)"
@@ -214,6 +233,15 @@ def register(subparsers) -> None:
                            help="features per subset (None = min(1000, n // 2), n the smaller set; a larger value "
                                 "is clipped to the smaller set)")
         p.set_defaults(func=run_fid_kid)
+
+    p = sub.add_parser("prdc", help="improved precision/recall and density/coverage on Inception features",
+                       description="Improved precision and recall (Kynkäänniemi et al. 2019) and density and "
+                                   f"coverage (Naeem et al. 2020) with k nearest neighbours. {PROTOCOL}.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_common(p, folder_or_data)
+    p.add_argument("--k", type=int, default=protocol.PRDC_K,
+                   help="nearest neighbours that set each sample's radius (the sample itself excluded)")
+    p.set_defaults(func=run_prdc)
 
     p = sub.add_parser("miou", help="mIoU of a segmenter on images vs id-PNG labels",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)

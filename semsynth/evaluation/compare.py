@@ -4,6 +4,9 @@ Rows: generated layouts vs real layouts (layout FID on colourised maps, KID, cla
 each two-stage pipeline's photos vs real photos (FID, KID, mIoU of a segmenter against the layouts they came
 from), single-stage photos vs real photos (FID, KID). Every row uses the same real set, resolution, sample
 count and Inception weights.
+
+Every row with Inception features also gets precision, recall, density and coverage (protocol.prdc, k = 3): FID
+alone cannot tell a collapsed generator from a poor one.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from semsynth.inference.visualize import save_grid
 from semsynth.models.io import load_model
 
 GRID_N = 16  # samples per grid in the HTML report
+PRDC_KEYS = ("precision", "recall", "density", "coverage")  # on the same Inception features as FID/KID
 
 
 def real_set(data: str, root, split: str, size, n: int, seed: int):
@@ -85,12 +89,15 @@ class FeatureBank:
 
 def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images) -> dict:
     row = {"name": name, "against": against, "fid": None, "kid_mean": None, "kid_std": None,
-           "js_divergence": None, "miou": None}
+           "js_divergence": None, "miou": None, **dict.fromkeys(PRDC_KEYS)}
     if bank.extractor is not None:
         fake_feats = bank(fake_images)
         row["fid"] = float(fid_from_features(real_feats, fake_feats))
         k = kid(real_feats, fake_feats)
         row["kid_mean"], row["kid_std"] = float(k["kid_mean"]), float(k["kid_std"])
+        if min(len(real_feats), len(fake_feats)) > protocol.PRDC_K:  # fewer samples have no k-th neighbour: "–"
+            pr = protocol.prdc(real_feats, fake_feats, device=bank.device)
+            row.update({key: float(pr[key]) for key in PRDC_KEYS})
     return row
 
 
@@ -167,7 +174,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         "data": data, "split": split, "n": n, "seed": seed, "resolution": list(size), "truncation": truncation,
         "fid_protocol": ({"skipped": bank.skipped} if bank.extractor is None else
                          {"weights_sha256": bank.extractor.weights_sha256, "kid_subsets": protocol.KID_SUBSETS,
-                          "kid_subset_size": default_subset_size(n, n)}),
+                          "kid_subset_size": default_subset_size(n, n), "prdc_k": protocol.PRDC_K}),
         "segmenter": seg_info,
         "rows": rows,
         "warnings": [warning] if warning else [],

@@ -1,7 +1,7 @@
 """The FID/KID evaluation protocol shared by `semsynth evaluate` and `semsynth compare`: which real set a cached
-statistic belongs to (the cache key), real-set features and statistics through the cache, KID's subset rule and
-the small-sample warning. Both commands call these functions, so one real set gives one cache entry and the same
-numbers in both. The maths lives in fid.py / kid.py, the files in cache.py.
+statistic belongs to (the cache key), real-set features and statistics through the cache, KID's subset rule,
+precision/recall's k and the small-sample warning. Both commands call these functions, so one real set gives one
+cache entry and the same numbers in both. The maths lives in fid.py / kid.py / prdc.py, the files in cache.py.
 
 A cache key holds everything the arrays depend on, so a cached statistic cannot describe another set:
 - a folder: its resolved path and, for every file read, name, size and mtime_ns (replacing a file under the
@@ -25,11 +25,13 @@ from semsynth.evaluation.metrics.features import FeatureStats, extract_features
 from semsynth.evaluation.metrics.fid import stats_of
 from semsynth.evaluation.metrics.images import list_images, list_labels
 from semsynth.evaluation.metrics.kid import default_subset_size, kid_from_features
+from semsynth.evaluation.metrics.prdc import prdc as prdc_from_features
 
 PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
 PROTOCOL_VERSION = 1  # part of every cache key: bump it when reading, resizing or normalising images changes
 MIN_FID_SAMPLES = 2048  # below this the 2048x2048 covariance is rank-deficient and FID is strongly biased
 KID_SUBSETS = 100  # torch-fidelity's kid_subsets
+PRDC_K = 3  # nearest neighbours for precision/recall/density/coverage: Kynkäänniemi et al. 2019's k
 
 
 # ------------------------------------------------------------------------------------------- what a real set is
@@ -129,6 +131,15 @@ def kid(real_feats, fake_feats, num_subsets: int = KID_SUBSETS, subset_size: int
     subset_size = min(subset_size, len(real_feats), len(fake_feats))
     mean, std = kid_from_features(real_feats, fake_feats, num_subsets=num_subsets, subset_size=subset_size)
     return {"kid_mean": mean, "kid_std": std, "kid_subsets": num_subsets, "kid_subset_size": subset_size}
+
+
+# ------------------------------------------------------------------------------------------- precision / recall
+def prdc(real_feats, fake_feats, k: int = PRDC_K, device=None) -> dict:
+    """{"precision", "recall", "density", "coverage", "k", "n_real", "n_fake"} of generated features against the
+    real set's: the same real features as KID (`real_features` under kind "features"), so one cache entry serves
+    both."""
+    return {**prdc_from_features(real_feats, fake_feats, k, device=device), "k": int(k),
+            "n_real": len(real_feats), "n_fake": len(fake_feats)}
 
 
 def sample_size_warning(n_real: int, n_fake: int) -> str | None:

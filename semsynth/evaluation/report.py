@@ -13,6 +13,10 @@ COLUMNS = [  # (key in a row, header)
     ("kid_mean", "KID ↓"),
     ("js_divergence", "layout JS ↓"),
     ("miou", "mIoU ↑"),
+    ("precision", "precision ↑"),
+    ("recall", "recall ↑"),
+    ("density", "density"),
+    ("coverage", "coverage ↑"),
 ]
 
 
@@ -45,6 +49,10 @@ def protocol_lines(report: dict) -> list[str]:
     else:
         lines.append(f"FID/KID: standard FID Inception-v3 (TF 2015-12-05), weights SHA-256 {fid['weights_sha256']}; "
                      f"KID: {fid['kid_subsets']} subsets of {fid['kid_subset_size']}.")
+        if fid.get("prdc_k"):
+            lines.append(f"precision/recall (Kynkäänniemi et al. 2019), density/coverage (Naeem et al. 2020): "
+                         f"k = {fid['prdc_k']} nearest neighbours on the same features; density ≈ 1 when the sets "
+                         f"match.")
     lines += [f"warning: {w}" for w in report.get("warnings", [])]
     seg = report.get("segmenter")
     if seg and seg.get("skipped"):

@@ -25,7 +25,8 @@ def write(out: Path, block_matplotlib: bool) -> str:
             + "from semsynth.evaluation.report import write_report\n"
             + f"write_report(json.loads(sys.argv[1]), sys.argv[2], {GRIDS!r})\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-c", code, json.dumps(hand_made_report()), str(out)], check=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, "-c", code, json.dumps(hand_made_report()), str(out)], check=True, env=env,
+                   cwd=ROOT)
     return (out / "report.html").read_text()
 
 

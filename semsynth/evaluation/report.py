@@ -78,7 +78,7 @@ def _plots_html(figures: list[tuple[str, bytes]] | None) -> str:
                    f"alt='{html.escape(title)}'></figure>" for title, png in figures)
 
 
-def to_html(report: dict, grids: dict[str, str], figures: list[tuple[str, bytes]] | None = None) -> str:
+def to_html(report: dict, grids: dict[str, str], figures: list[tuple[str, bytes]] | None = ()) -> str:
     """The page; `figures`: (caption, PNG bytes) from plots.report_figures, None when matplotlib is missing."""
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _row_cells(r)) + "</tr>"

@@ -20,7 +20,8 @@ from semsynth.evaluation.metrics.features import extract_features
 from semsynth.evaluation.metrics.fid import fid_from_stats, stats_of
 from semsynth.evaluation.metrics.images import as_label_batches, matched_image_label_pairs, read_label, read_rgb
 from semsynth.evaluation.metrics.layout import (class_histogram, class_proportions, colorized_batches,
-                                                format_share_table, fsd, js_divergence, share_table)
+                                                format_share_table, fsd, js_divergence, neighbour_fractions,
+                                                share_table)
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import PROTOCOL, open_real
 from semsynth.inference.segment import load_segmenter, segment
@@ -197,6 +198,10 @@ def run_layout(args) -> int:
               "js_divergence": js_divergence(real_hist, fake_hist),
               "fsd": fsd(class_proportions(real_labels(), c, ignore), class_proportions(fake_labels(), c, ignore))}
     summary = [("JS divergence (bits)", result["js_divergence"]), ("FSD", result["fsd"])]
+    for side, batches in (("real", real_labels()), ("fake", fake_labels())):
+        for key, value in neighbour_fractions(batches, ignore).items():
+            result[f"{side}_{key}"] = value
+            summary.append((f"{key.replace('_', ' ')} ({side})", value))
     try:
         extractor = inception.load_inception(args.inception, device=args.device)
     except (FileNotFoundError, ValueError) as err:

@@ -19,13 +19,15 @@ from tqdm import tqdm
 from semsynth.data import load_dataset
 from semsynth.data.labels import colorize_batch, to_uint8
 from semsynth.evaluation import protocol
+from semsynth.evaluation.curves import run_curves
 from semsynth.evaluation.metrics import inception as inception_module
 from semsynth.evaluation.metrics.features import extract_features
 from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.kid import default_subset_size
-from semsynth.evaluation.metrics.layout import class_shares, js_divergence
+from semsynth.evaluation.metrics.layout import class_shares, js_divergence, neighbour_fractions
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import kid, real_features, real_key
+from semsynth.evaluation.plots import SIDE_BY_SIDE_N
 from semsynth.evaluation.report import write_report
 from semsynth.inference.pipeline import Pipeline
 from semsynth.inference.sampling import sample_images
@@ -147,9 +149,15 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     fake_labels, fake_colors = first.labels, first.colors
     grid("generated layouts", fake_colors, "generated_layouts")
     row = _gan_row("generated layouts", "real layouts", bank, real_layout_feats, fake_colors)
-    row["js_divergence"] = float(js_divergence(class_shares(real_labels, classes.num_classes, classes.ignore_index),
-                                               class_shares(fake_labels, classes.num_classes, classes.ignore_index)))
+    real_shares = class_shares(real_labels, classes.num_classes, classes.ignore_index)
+    fake_shares = class_shares(fake_labels, classes.num_classes, classes.ignore_index)
+    row["js_divergence"] = float(js_divergence(real_shares, fake_shares))
     rows.append(row)
+    real_fractions = neighbour_fractions(real_labels, classes.ignore_index)
+    fake_fractions = neighbour_fractions(fake_labels, classes.ignore_index)
+    layout_statistics = {"class_shares": {"real": real_shares.tolist(), "generated": fake_shares.tolist()},
+                         **{k: {"real": real_fractions[k], "generated": fake_fractions[k]} for k in real_fractions}}
+    samples = {"generated layout": _hwc(fake_colors[:SIDE_BY_SIDE_N])}  # the side-by-side plot: one column per model
 
     seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device,
                                           trust_torchscript=trust_torchscript, sha256=segmenter_sha256)
@@ -158,9 +166,11 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         photos = first.photos[:, 0] if pipe is pipelines[0] else pipe.synthesize(
             fake_labels, seed=seed, batch_size=batch).photos[:, 0]
         grid(f"two-stage photos ({label})", photos, f"two_stage_{label}_{len(rows)}")
+        samples[_unique(f"{label} SIS", samples)] = _hwc(photos[:SIDE_BY_SIDE_N])
         row = _gan_row(f"two-stage photos ({label} SIS)", "real photos", bank, real_photo_feats, photos)
         if seg_model is not None:
-            row["miou"] = _miou(seg_model, photos, fake_labels, classes, batch)
+            iou = _iou(seg_model, photos, fake_labels, classes, batch)
+            row["miou"], row["per_class_iou"] = iou["miou"], iou["per_class_iou"]
         rows.append(row)
 
     if image_run is not None:
@@ -179,15 +189,45 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         "rows": rows,
         "warnings": [warning] if warning else [],
     }
-    write_report(report, out, grids)
+    report.update(classes=list(classes.names), layout_statistics=layout_statistics,
+                  side_by_side={"columns": list(samples), "samples": list(range(len(samples["generated layout"]))),
+                                "seed": seed},
+                  curves=_curves({"layout": layout_run, **dict(zip(list(samples)[1:], sis_runs)),
+                                  "image": image_run, "segmenter": segmenter}))
+    write_report(report, out, grids, samples)
     return report
 
 
-def _miou(seg_model, photos_uint8, labels, classes, batch) -> float:
+def _hwc(images: torch.Tensor):
+    """uint8 [N, 3, H, W] -> numpy [N, H, W, 3], as the plots take images."""
+    return images.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def _unique(name: str, taken) -> str:
+    """`name`, or `name 2`, `name 3`, ... when two stage-2 models share a label (two paired runs, say)."""
+    i, candidate = 1, name
+    while candidate in taken:
+        i += 1
+        candidate = f"{name} {i}"
+    return candidate
+
+
+def _curves(runs: dict) -> dict:
+    """Role -> {"run", "kimg", "values"} for each given run folder that holds a stats.jsonl."""
+    out = {}
+    for role, run in runs.items():
+        curves = run_curves(run) if run is not None else None
+        if curves is not None:
+            out[role] = {"run": str(run), **curves}
+    return out
+
+
+def _iou(seg_model, photos_uint8, labels, classes, batch) -> dict:
+    """{"miou", "per_class_iou", ...} of the segmenter's predictions on photos against the layouts."""
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     pred = segment(seg_model, photos_uint8.float() / 127.5 - 1, batch=batch)
     cm.update(pred, labels)
-    return float(cm.compute()["miou"])
+    return cm.compute()
 
 
 def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device, **trust):
@@ -195,4 +235,5 @@ def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device,
         return None, {"skipped": "no --segmenter given (train one with `semsynth train segmenter`)"}
 
     model = load_segmenter(segmenter, device=device, **trust)
-    return model, {"path": str(segmenter), "miou_real": _miou(model, real_photos, real_labels, classes, batch)}
+    iou = _iou(model, real_photos, real_labels, classes, batch)
+    return model, {"path": str(segmenter), "miou_real": float(iou["miou"]), "per_class_iou_real": iou["per_class_iou"]}

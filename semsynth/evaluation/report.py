@@ -1,10 +1,14 @@
-"""The comparison report: one JSON of plain numbers, a Markdown table and an HTML page with sample grids."""
+"""The comparison report: one JSON of plain numbers, a Markdown table and an HTML page with sample grids and
+plots (drawn by semsynth.evaluation.plots; inline PNGs, so the page needs nothing but the grids beside it)."""
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
 from pathlib import Path
+
+from semsynth.evaluation import plots
 
 COLUMNS = [  # (key in a row, header)
     ("name", "generated set"),
@@ -73,31 +77,42 @@ def to_markdown(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_html(report: dict, grids: dict[str, str]) -> str:
+def _plots_html(figures: list[tuple[str, bytes]] | None) -> str:
+    """Figures as inline PNGs; None (matplotlib missing) as the line that says how to get them."""
+    if figures is None:
+        return f"<p class='missing'>{html.escape(plots.MISSING)}</p>"
+    return "".join(f"<figure><figcaption>{html.escape(title)}</figcaption>"
+                   f"<img class='plot' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}' "
+                   f"alt='{html.escape(title)}'></figure>" for title, png in figures)
+
+
+def to_html(report: dict, grids: dict[str, str], figures: list[tuple[str, bytes]] | None = ()) -> str:
+    """The page; `figures`: (caption, PNG bytes) from plots.report_figures, None when matplotlib is missing."""
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _row_cells(r)) + "</tr>"
                    for r in report["rows"])
     notes = "".join(f"<li>{html.escape(line)}</li>" for line in protocol_lines(report))
-    figures = "".join(f"<figure><figcaption>{html.escape(title)}</figcaption>"
-                      f"<img src='{html.escape(src)}' alt='{html.escape(title)}'></figure>"
-                      for title, src in grids.items())
+    grids_html = "".join(f"<figure><figcaption>{html.escape(title)}</figcaption>"
+                           f"<img src='{html.escape(src)}' alt='{html.escape(title)}'></figure>"
+                           for title, src in grids.items())
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>semsynth comparison</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #999;padding:4px 10px;text-align:right}} td:first-child,td:nth-child(2){{text-align:left}}
-img{{width:100%;max-width:1024px;image-rendering:pixelated}} figure{{margin:1.5em 0}}</style></head>
+img{{width:100%;max-width:1024px;image-rendering:pixelated}} figure{{margin:1.5em 0}}
+img.plot{{width:auto;max-width:100%;image-rendering:auto}} .missing{{color:#a40}}</style></head>
 <body><h1>semsynth comparison</h1><ul>{notes}</ul>
-<table><tr>{head}</tr>{body}</table>{figures}</body></html>
+<table><tr>{head}</tr>{body}</table><h2>plots</h2>{_plots_html(figures)}<h2>samples</h2>{grids_html}</body></html>
 """
 
 
-def write_report(report: dict, out_dir, grids: dict[str, str]) -> dict[str, Path]:
+def write_report(report: dict, out_dir, grids: dict[str, str], samples: dict | None = None) -> dict[str, Path]:
     """Write report.json / report.md / report.html into `out_dir`; `grids` maps captions to PNG paths
-    relative to `out_dir`."""
+    relative to `out_dir`; `samples` (column title -> uint8 [K, H, W, 3]) feeds the side-by-side plot."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
     paths["json"].write_text(json.dumps({**report, "grids": grids}, indent=2))
     paths["md"].write_text(to_markdown(report))
-    paths["html"].write_text(to_html(report, grids))
+    paths["html"].write_text(to_html(report, grids, plots.report_figures(report, samples)))
     return paths

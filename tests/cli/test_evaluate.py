@@ -13,6 +13,7 @@ from semsynth.cli.main import main
 from semsynth.evaluation.metrics import inception as inc
 from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.kid import kid_from_features
+from semsynth.evaluation.metrics.layout import boundary_fraction, isolated_fraction
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 
 
@@ -180,6 +181,11 @@ def test_layout_command_with_and_without_inception(tmp_path, stand_in, monkeypat
     np.testing.assert_allclose(sum(out["fake_class_share"]), 1)
     assert out["fake_class_share"][3:] == [0.0] * 16
     assert out["layout_fid"] > 0
+    for side, labels in (("real", real), ("fake", fake)):
+        assert out[f"{side}_boundary_fraction"] == pytest.approx(boundary_fraction(labels))
+        assert out[f"{side}_isolated_fraction"] == pytest.approx(isolated_fraction(labels))
+    assert out["fake_isolated_fraction"] < out["real_isolated_fraction"]  # 3 classes clump more than 19
+    assert "boundary fraction (real)" in printed and "isolated fraction (fake)" in printed
 
     def missing(*a, **k):
         raise inc.InceptionWeightsNotFound("FID Inception weights not found. (details)")

@@ -1,6 +1,7 @@
 """Metrics of label-map sets (no photos): class-share histograms, their Jensen-Shannon divergence, a per-class
-share table, FSD (Fréchet distance of per-image class proportions) and "layout FID" (FID of colourised maps
-through the same Inception path as photos)."""
+share table, FSD (Fréchet distance of per-image class proportions), boundary / isolated-pixel fractions (how
+fragmented the maps are, which class shares cannot see) and "layout FID" (FID of colourised maps through the same
+Inception path as photos)."""
 from __future__ import annotations
 
 from typing import Iterable, Iterator
@@ -96,6 +97,45 @@ def fsd(real_props: np.ndarray, fake_props: np.ndarray) -> float:
         raise ValueError("FSD needs at least 2 images per set")
     return frechet_distance(real_props.mean(0), np.cov(real_props, rowvar=False),
                             fake_props.mean(0), np.cov(fake_props, rowvar=False))
+
+
+def neighbour_fractions(labels: torch.Tensor | Iterable[torch.Tensor], ignore_index: int = 255) -> dict[str, float]:
+    """{"boundary_fraction", "isolated_fraction"} of a set of label maps [N, H, W] (a tensor or batches of them).
+
+    Boundary: share of labelled pixels with a 4-neighbour of another class. Isolated: share of labelled pixels with
+    no 4-neighbour of their own class (salt-and-pepper noise, which a layout GAN makes and real maps rarely have).
+    Ignore pixels are neither counted nor anyone's neighbour of either kind; neighbours outside the map do not
+    exist, so a labelled pixel whose neighbours are all ignore or outside is isolated but not on a boundary."""
+    labelled = boundary = isolated = 0
+    for batch in [labels] if isinstance(labels, torch.Tensor) else labels:
+        batch = _check_labels(batch)
+        valid = batch != ignore_index
+        other = torch.zeros_like(valid)
+        same = torch.zeros_like(valid)
+        for dim in (1, 2):  # each pair of vertical, then horizontal neighbours, seen from both sides
+            n = batch.shape[dim]
+            a, b = batch.narrow(dim, 0, n - 1), batch.narrow(dim, 1, n - 1)
+            both = valid.narrow(dim, 0, n - 1) & valid.narrow(dim, 1, n - 1)
+            differ, equal = both & (a != b), both & (a == b)
+            for part, flags in ((other, differ), (same, equal)):
+                part.narrow(dim, 0, n - 1).logical_or_(flags)
+                part.narrow(dim, 1, n - 1).logical_or_(flags)
+        labelled += int(valid.sum())
+        boundary += int((valid & other).sum())
+        isolated += int((valid & ~same).sum())
+    if labelled == 0:
+        raise ValueError("no labelled pixels: every pixel is ignore (or the set is empty)")
+    return {"boundary_fraction": boundary / labelled, "isolated_fraction": isolated / labelled}
+
+
+def boundary_fraction(labels: torch.Tensor | Iterable[torch.Tensor], ignore_index: int = 255) -> float:
+    """Share of labelled pixels with a 4-neighbour of another class (see `neighbour_fractions`)."""
+    return neighbour_fractions(labels, ignore_index)["boundary_fraction"]
+
+
+def isolated_fraction(labels: torch.Tensor | Iterable[torch.Tensor], ignore_index: int = 255) -> float:
+    """Share of labelled pixels with no 4-neighbour of their own class (see `neighbour_fractions`)."""
+    return neighbour_fractions(labels, ignore_index)["isolated_fraction"]
 
 
 def colorized_batches(label_batches: Iterable[torch.Tensor], classes: ClassSet) -> Iterator[torch.Tensor]:

@@ -5,8 +5,9 @@ import torch
 
 from semsynth.classes import get_class_set
 from semsynth.evaluation.metrics.fid import fid_from_features
-from semsynth.evaluation.metrics.layout import (class_counts, class_histogram, class_proportions, class_shares,
-                                     colorized_batches, fsd, js_divergence, layout_fid, share_table)
+from semsynth.evaluation.metrics.layout import (boundary_fraction, class_counts, class_histogram, class_proportions,
+                                                class_shares, colorized_batches, fsd, isolated_fraction,
+                                                js_divergence, layout_fid, neighbour_fractions, share_table)
 
 
 def test_histogram_excludes_ignore_and_sums_to_one():
@@ -70,3 +71,32 @@ def test_layout_fid_goes_through_the_feature_extractor():
                                  torch.cat([colour_stats(b) for b in colorized_batches(fake, cs)]))
     assert value == pytest.approx(expected, rel=1e-9) and value > 1
     assert layout_fid(real, real, cs, colour_stats) == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("grid, boundary, isolated", [
+    ([[0, 0], [0, 0]], 0, 0),                    # one region: no boundary, nothing alone
+    ([[0, 1], [1, 0]], 1, 1),                    # checkerboard: every pixel on a boundary and alone
+    ([[0, 0, 0], [0, 1, 0], [0, 0, 0]], 5 / 9, 1 / 9),  # one speck: it and its 4 neighbours; corners untouched
+    ([[0, 0, 1, 1]], 2 / 4, 0),                  # a one-row strip: the two pixels either side of the edge
+    ([[0, 0, 255], [0, 0, 255]], 0, 0),          # ignore pixels are not counted
+    ([[0, 255, 0]], 0, 1),                       # an ignore neighbour is neither same nor other class
+    ([[0, 255, 1]], 0, 1),                       # ... even between two classes
+    ([[3]], 0, 1),                               # no neighbours at all: alone
+])
+def test_boundary_and_isolated_fractions_of_hand_made_maps(grid, boundary, isolated):
+    labels = torch.tensor([grid])
+    assert boundary_fraction(labels) == pytest.approx(boundary)
+    assert isolated_fraction(labels) == pytest.approx(isolated)
+    assert neighbour_fractions(labels[0]) == pytest.approx(  # one [H, W] map works too
+        {"boundary_fraction": boundary, "isolated_fraction": isolated})
+
+
+def test_neighbour_fractions_pool_pixels_over_batches_and_never_cross_maps():
+    speck = torch.tensor([[[0, 0, 0], [0, 1, 0], [0, 0, 0]]])
+    flat = torch.zeros(1, 3, 3, dtype=torch.long)
+    pooled = neighbour_fractions([speck, flat])
+    assert pooled == pytest.approx({"boundary_fraction": 5 / 18, "isolated_fraction": 1 / 18})
+    assert neighbour_fractions(torch.cat([speck, flat])) == pooled  # maps stacked in N do not touch
+    assert neighbour_fractions(torch.tensor([[[0, 1]], [[1, 1]]]))["boundary_fraction"] == pytest.approx(2 / 4)
+    with pytest.raises(ValueError, match="every pixel is ignore"):
+        neighbour_fractions(torch.full((1, 2, 2), 255))

@@ -103,8 +103,8 @@ def apply(params: dict, photo: torch.Tensor | None = None, label: torch.Tensor |
     return photo, label
 
 
-def diff_augment(photo: torch.Tensor | None = None, label: torch.Tensor | None = None, policy: tuple[str, ...] = (),
-                 generator: torch.Generator | None = None):
+def diff_augment(photo: torch.Tensor | None = None, label: torch.Tensor | None = None,
+                 policy: tuple[str, ...] = (), generator: torch.Generator | None = None):
     """One fresh augmentation of a batch: (photo, label), each [N, C, H, W] or None; policy () = identity."""
     if not policy:
         return photo, label

@@ -45,7 +45,7 @@ def train(root: Path, out: Path, seed: int, policy: str, seconds: float) -> tupl
     cfg = build_run_config("image", "camvid", root=root, size=SIZE, preset="tiny", out=str(out),
                            task_overrides={"diffaug": policy},
                            train_overrides={"total_kimg": 1e6, "time_limit_minutes": seconds / 60, "seed": seed,
-                                            "num_workers": 0, "device": "cpu", "sample_every": 0,
+                                            "num_workers": 0, "device": "cpu", "sample_every": 0, "log_every": 1,
                                             "checkpoint_every": 10 ** 9})
     run = run_training(cfg)
     stats = (run / "stats.jsonl").read_text().splitlines()

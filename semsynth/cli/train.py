@@ -103,8 +103,11 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     common.add_argument("--size", default=UNSET, metavar="HxW", type=size_arg,
                         help=f"training resolution (default: {DataConfig.size[0]}x{DataConfig.size[1]})")
     common.add_argument("--split", default=UNSET, help=f"data split to train on (default: {DataConfig.split})")
-    common.add_argument("--augment", default=UNSET, action=argparse.BooleanOptionalAction,
-                        help=f"random crop + horizontal flip (default: {DataConfig.augment})")
+    common.add_argument("--augment", default=UNSET, action=_Augment, metavar="diffaug",
+                        help="random crop + horizontal flip of the training data (default: "
+                             f"{DataConfig.augment}); `--augment diffaug`: DiffAugment of every discriminator "
+                             "input, a separate option that combines with crop + flip (sets the task's --diffaug "
+                             "to colour, translation, cutout; for layouts translation, cutout)")
     common.add_argument("--skip-corrupt", default=UNSET, action=argparse.BooleanOptionalAction,
                         help="warn about and skip corrupt image files instead of stopping (default: "
                              f"{DataConfig.skip_corrupt})")
@@ -140,6 +143,32 @@ def build_task_parser(task: str, module) -> argparse.ArgumentParser:
     return p
 
 
+class _Augment(argparse.Action):
+    """--augment / --no-augment (the data set's crop + flip, DataConfig.augment) and --augment diffaug, which
+    stores `augment_policy` for `resolve_run` to turn into the task's diffaug option."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings + ["--no-" + s[2:] for s in option_strings], dest, nargs="?", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values is not None and (values != "diffaug" or option_string.startswith("--no-")):
+            parser.error(f"{option_string} takes no value or `diffaug`, got {values!r}")
+        if values == "diffaug":
+            setattr(namespace, "augment_policy", "diffaug")
+        else:
+            setattr(namespace, self.dest, not option_string.startswith("--no-"))
+
+
+def diffaug_default(task: str) -> str:
+    """The DiffAugment policy `--augment diffaug` gives `task` (its module's DIFFAUG_POLICY)."""
+    policy = getattr(task_module(task), "DIFFAUG_POLICY", None)
+    if policy is None:
+        with_d = [name for name in TASKS if hasattr(TASKS[name], "DIFFAUG_POLICY")]
+        raise ValueError(f"--augment diffaug augments discriminator inputs; task {task!r} has no discriminator "
+                         f"(tasks with one: {with_d})")
+    return policy
+
+
 class _Append(argparse.Action):
     """action="append" for an option whose default is UNSET."""
 
@@ -159,6 +188,8 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
     """(RunConfig, resume, dry_run) from the options given on the command line."""
     train = {k[len("train__"):]: v for k, v in given.items() if k.startswith("train__")}
     task_over = {k[len("task__"):]: v for k, v in given.items() if k.startswith("task__")}
+    if given.get("augment_policy") == "diffaug":  # an explicit --diffaug POLICY wins
+        task_over.setdefault("diffaug", diffaug_default(task))
     resume, dry = bool(given.get("resume", False)), bool(given.get("dry_run", False))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if resume:

@@ -32,11 +32,12 @@ from semsynth.evaluation.report import write_report
 from semsynth.inference.pipeline import Pipeline
 from semsynth.inference.sampling import sample_images
 from semsynth.inference.segment import load_segmenter, segment
-from semsynth.inference.visualize import save_grid
+from semsynth.inference.visualize import save_grid, save_label_png, save_png
 from semsynth.models.io import load_model
 
 GRID_N = 16  # samples per grid in the HTML report
 PRDC_KEYS = ("precision", "recall", "density", "coverage")  # on the same Inception features as FID/KID
+SAMPLES = "samples"  # every generated set as PNGs, under the report folder: `evaluate verify` recomputes from them
 
 
 def real_set(data: str, root, split: str, size, n: int, seed: int):
@@ -67,6 +68,7 @@ class FeatureBank:
     def __init__(self, inception, device, batch: int, enabled: bool = True, cache_dir=None):
         self.batch, self.device, self.cache_dir = batch, device, cache_dir
         self.extractor, self.skipped = None, None
+        self.keys = []  # cache keys of the real statistics used (the report's provenance cites them)
         if not enabled:
             self.skipped = "FID/KID not computed (--no-fid)"
             return
@@ -85,8 +87,9 @@ class FeatureBank:
 
     def real(self, kind: str, images: torch.Tensor, fingerprint: dict):
         """Features of a real set, from the cache when this set (by `fingerprint`) was measured before."""
-        return real_features(self._batches(images), self.extractor, real_key(kind, fingerprint, self.extractor),
-                             device=self.device, cache_dir=self.cache_dir)
+        self.keys.append(real_key(kind, fingerprint, self.extractor))
+        return real_features(self._batches(images), self.extractor, self.keys[-1], device=self.device,
+                             cache_dir=self.cache_dir)
 
 
 def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images) -> dict:
@@ -125,7 +128,18 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         raise ValueError(f"data set {data!r} uses class set {classes.name!r}, the models use "
                          f"{pipelines[0].classes.name!r}")
     bank = FeatureBank(inception, device, batch, enabled=fid, cache_dir=cache_dir)
-    grids = {}
+    grids, samples = {}, []
+
+    def keep(stem: str, kind: str, images=None, labels=None):
+        """Write a generated set as PNGs into out/samples/ (folders relative to `out`) for `evaluate verify`."""
+        entry = {"kind": kind}
+        for what, tensor, save in (("images", images, save_png), ("labels", labels, save_label_png)):
+            if tensor is not None:
+                folder = f"{SAMPLES}/{stem}_{what}"
+                for i, item in enumerate(tensor):
+                    save(item, out / folder / f"{i:05d}.png")
+                entry[what] = folder
+        samples.append(entry)
 
     def grid(title: str, images: torch.Tensor, stem: str):
         save_grid(images[:GRID_N], out / f"{stem}.png", nrow=4)
@@ -158,6 +172,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     layout_statistics = {"class_shares": {"real": real_shares.tolist(), "generated": fake_shares.tolist()},
                          **{k: {"real": real_fractions[k], "generated": fake_fractions[k]} for k in real_fractions}}
     samples = {"generated layout": _hwc(fake_colors[:SIDE_BY_SIDE_N])}  # the side-by-side plot: one column per model
+    keep("generated_layouts", "layouts", labels=fake_labels)
 
     seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device,
                                           trust_torchscript=trust_torchscript, sha256=segmenter_sha256)
@@ -172,12 +187,15 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
             iou = _iou(seg_model, photos, fake_labels, classes, batch)
             row["miou"], row["per_class_iou"] = iou["miou"], iou["per_class_iou"]
         rows.append(row)
+        keep(f"two_stage_{label}_{len(rows) - 1}", "photos", images=photos,
+             labels=None if seg_model is None else fake_labels)
 
     if image_run is not None:
         G = load_model(image_run, device, tasks=("image",))
         photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch=batch), size)
         grid("single-stage photos", photos, "single_stage")
         rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos))
+        keep("single_stage", "photos", images=photos)
 
     warning = protocol.sample_size_warning(n, n) if bank.extractor is not None else None
     report = {
@@ -188,6 +206,18 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         "segmenter": seg_info,
         "rows": rows,
         "warnings": [warning] if warning else [],
+        "protocol": protocol.protocol_block(
+            inputs={"command": "compare", "data": data, "root": str(Path(root).resolve()) if root else None,
+                    "split": split, "size": list(size), "n": n, "seed": seed,
+                    "inception": str(Path(inception).resolve()) if inception else None,
+                    "samples": samples},
+            real=protocol.real_inputs(data, root=root, split=split, size=size, seed=seed), n_real=n, n_fake=n,
+            seeds={"data": seed, "samples": seed}, extractor=bank.extractor, fid_skipped=bank.skipped,
+            stats_keys=bank.keys, truncation=truncation,
+            kid={"kid_subsets": protocol.KID_SUBSETS, "kid_subset_size": default_subset_size(n, n)}
+            if bank.extractor is not None else None,
+            segmenter=protocol.segmenter_provenance(segmenter, seg_info["miou_real"]) if seg_model is not None
+            else None),
     }
     report.update(classes=list(classes.names), layout_statistics=layout_statistics,
                   side_by_side={"columns": list(samples), "samples": list(range(len(samples["generated layout"]))),

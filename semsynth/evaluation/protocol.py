@@ -9,6 +9,10 @@ A cache key holds everything the arrays depend on, so a cached statistic cannot 
 - a named data set: name, root, split, size, seed, count, options, a hash of the data readers' source (the
   procedural synthetic-streets is a function of that code) and the stats of every file it reads;
 - the protocol version and the SHA-256 of the Inception weights.
+
+`protocol_block` is the provenance every `evaluate --json` and `compare` report carries: what the number depends
+on (weights, resize, n, seeds, real split and its cache key, segmenter) and the inputs needed to recompute it
+(`semsynth evaluate verify`, semsynth/evaluation/verify.py).
 """
 from __future__ import annotations
 
@@ -18,16 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
+from semsynth import __version__
 from semsynth.data import DATASETS, load_dataset
 from semsynth.evaluation.metrics import inception
-from semsynth.evaluation.metrics.cache import cached_real_stats
+from semsynth.evaluation.metrics.cache import cached_real_stats, key_sha256
 from semsynth.evaluation.metrics.features import FeatureStats, extract_features
 from semsynth.evaluation.metrics.fid import stats_of
 from semsynth.evaluation.metrics.images import list_images, list_labels
 from semsynth.evaluation.metrics.kid import default_subset_size, kid_from_features
 from semsynth.evaluation.metrics.prdc import prdc as prdc_from_features
+from semsynth.models.io import WEIGHTS_NAME, model_folder
 
 PROTOCOL = "torch-fidelity protocol: uint8 RGB, TF1 bilinear resize to 299x299, (x - 128) / 128, FID Inception"
+RESIZE_RULE = ("TF1 bilinear (tf.image.resize_bilinear, align_corners=False) of uint8 RGB to 299x299, "
+               "then (x - 128) / 128")
 PROTOCOL_VERSION = 1  # part of every cache key: bump it when reading, resizing or normalising images changes
 MIN_FID_SAMPLES = 2048  # below this the 2048x2048 covariance is rank-deficient and FID is strongly biased
 KID_SUBSETS = 100  # torch-fidelity's kid_subsets
@@ -150,3 +158,51 @@ def sample_size_warning(n_real: int, n_fake: int) -> str | None:
     return (f"only {n_real} real and {n_fake} generated samples: FID needs at least {MIN_FID_SAMPLES} per set "
             f"(below that it is biased upward and compares only with runs of the same n); KID uses subsets of "
             f"{default_subset_size(n_real, n_fake)}, read it with its ± std")
+
+
+# ------------------------------------------------------------------------------------------- provenance
+def real_inputs(real: str, *, root=None, split: str = "val", size=None, seed: int = 0) -> dict:
+    """What names a real set so that it can be read again: {"folder": resolved path} or the data-set arguments."""
+    if Path(real).is_dir():
+        return {"folder": str(Path(real).resolve())}
+    return {"data": real, "root": str(Path(root).resolve()) if root else None, "split": split,
+            "size": [int(v) for v in size] if size is not None else None, "seed": int(seed)}
+
+
+def segmenter_provenance(path, miou_real: float | None = None) -> dict:
+    """{"path", "sha256" of its weights file (model.safetensors of a model/run folder, or the TorchScript file),
+    "miou_real"}: which segmenter gave an mIoU, and how well it segments real photos. sha256 is None for a
+    segmenter that is no file (an in-memory stand-in)."""
+    path = Path(path)
+    weights = model_folder(path) / WEIGHTS_NAME if path.is_dir() else path
+    return {"path": str(path.resolve()), "sha256": inception.sha256_of(weights) if weights.is_file() else None,
+            "miou_real": miou_real}
+
+
+def protocol_block(*, inputs: dict, real: dict | None = None, n_real: int | None = None, n_fake: int | None = None,
+                   seeds: dict | None = None, extractor=None, fid_skipped: str | None = None,
+                   stats_keys: list[dict] = (), kid: dict | None = None, truncation: float | None = None,
+                   segmenter: dict | None = None) -> dict:
+    """The provenance block of a reported number (evaluate --json and compare's report.json build it here).
+
+    inputs: what `semsynth evaluate verify` needs to recompute (folders, data-set arguments, options); real: the
+    real set (`real_inputs`); extractor: the Inception used (None with fid_skipped saying why, or for metrics
+    without one); stats_keys: the cache keys of the real statistics used (each cited by kind and SHA-256, which
+    also names its cache file); kid: {"kid_subsets", "kid_subset_size"}; segmenter: `segmenter_provenance`.
+    """
+    block = {"text": PROTOCOL, "version": PROTOCOL_VERSION, "semsynth_version": __version__,
+             "real": real, "n_real": n_real, "n_fake": n_fake, "seeds": seeds or {}, "truncation": truncation}
+    if extractor is not None:
+        block["inception"] = {"weights_sha256": extractor.weights_sha256, "feature_dim": inception.FEATURE_DIM,
+                              "feature_resolution": [inception.INPUT_SIZE, inception.INPUT_SIZE],
+                              "resize": RESIZE_RULE}
+    elif fid_skipped:
+        block["inception"] = {"skipped": fid_skipped}
+    if stats_keys:
+        block["real_stats_keys_sha256"] = {key["kind"]: key_sha256(key) for key in stats_keys}
+    if kid is not None:
+        block["kid"] = {k: kid[k] for k in ("kid_subsets", "kid_subset_size")}
+    if segmenter is not None:
+        block["segmenter"] = segmenter
+    block["inputs"] = inputs
+    return block

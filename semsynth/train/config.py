@@ -205,6 +205,10 @@ def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:
     """Keys whose values differ in a way that resuming cannot honour, as "section.key: old -> new". The run folder
     (`out`) may differ (a copied or moved run); so may the preset name of a config that did not record one."""
     a, b = saved.to_dict(), new.to_dict()
+    # an option added after the run was written (absent from its config) reads as its default, which keeps the
+    # old behaviour (e.g. diffaug "")
+    defaults = _jsonable(dataclasses.asdict(task_config_obj(new.task, {}))) if saved.task == new.task else {}
+    a["task_config"] = {**defaults, **a["task_config"]}
     for d in (a, b):
         for k in RESUMABLE_CHANGES:
             d["train"].pop(k)

@@ -19,10 +19,14 @@ def default_cache_dir() -> Path:
     return Path(root) / "real-stats"
 
 
+def key_sha256(key: dict) -> str:
+    """SHA-256 of the canonical JSON of a cache key: names its file, and reports cite it."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def cache_path(key: dict, cache_dir: str | Path) -> Path:
     """File of `key` (a JSON-able dict): the SHA-256 of its canonical JSON names it."""
-    text = json.dumps(key, sort_keys=True, default=str)
-    return Path(cache_dir) / f"{hashlib.sha256(text.encode()).hexdigest()[:20]}.npz"
+    return Path(cache_dir) / f"{key_sha256(key)[:20]}.npz"
 
 
 def _write_atomic(path: Path, arrays: dict[str, np.ndarray], key: dict) -> None:

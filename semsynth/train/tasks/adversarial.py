@@ -5,7 +5,9 @@ D (logistic), Dreg (lazy R1 every `r1_interval` steps). Lazy phases scale their 
 Adam lr and betas of their optimizer are rescaled by mb_ratio = I / (I + 1) (StyleGAN2 Appendix B;
 stylegan2-ada training_loop.py L200-208). Style mixing: with probability
 `style_mixing_prob` the ws from `mix_cutoff` on come from a second z (cutoff ~ U{1, ..., num_ws - 1}).
-Subclasses say what D sees: `real_input(batch)` and `fake_input(raw G output)`.
+Subclasses say what D sees: `real_input(batch)` and `fake_input(raw G output)`. With `diffaug`, every D input
+(real, fake, and the reals of R1, whose gradient is taken through the transform) goes through DiffAugment
+(semsynth/losses/diffaug.py); `d_input_is_photo` False (layouts) allows only its spatial transforms.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from semsynth.losses.diffaug import LABEL_TRANSFORMS, TRANSFORMS, diff_augment, parse_policy
 from semsynth.losses.gan import d_logistic, g_nonsaturating, path_lengths, r1_penalty
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import unwrap
@@ -35,12 +38,14 @@ class GANConfig:
     pl_interval: int = 4                # lazy path-length regulariser: run the Greg phase every this many steps
     pl_decay: float = 0.01              # running mean of the path lengths: a <- lerp(a, mean length, pl_decay)
     pl_batch_shrink: int = 2            # the Greg phase uses batch // pl_batch_shrink latents
+    diffaug: str = ""                   # DiffAugment of every D input, e.g. "color,translation,cutout"; "" = off
 
 
 class AdversarialTask(Task):
     """G/D training by the non-saturating logistic loss; `nets` = {"G", "D"} (+ "G_ema" from the engine)."""
 
     ema_source = "G"
+    d_input_is_photo = True  # False: D sees label maps, which take only DiffAugment's spatial transforms
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, cfg: GANConfig, arch: str = "stylegan2"):
         """Optimiser and regulariser settings come from `cfg`; R1, style mixing and path lengths are StyleGAN2's
@@ -54,6 +59,7 @@ class AdversarialTask(Task):
         self.pl_weight, self.pl_interval = (cfg.pl_weight if sg2 else 0.0), cfg.pl_interval
         self.pl_decay, self.pl_batch_shrink = cfg.pl_decay, cfg.pl_batch_shrink
         self.pl_mean = torch.zeros([])  # running mean of the path lengths (checkpointed through state_dict)
+        self.diffaug = parse_policy(cfg.diffaug, diffaug_transforms(self.d_input_is_photo), f"{self.name} task")
 
     # -- to implement ------------------------------------------------------------------------------
     def real_input(self, batch: dict) -> torch.Tensor:
@@ -63,6 +69,14 @@ class AdversarialTask(Task):
     def fake_input(self, raw: torch.Tensor) -> torch.Tensor:
         """What D sees for the generator output `raw` (differentiable)."""
         raise NotImplementedError
+
+    def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits for its input `x`, seen through DiffAugment when it is on (one fresh draw per call)."""
+        if self.d_input_is_photo:
+            x = diff_augment(photo=x, policy=self.diffaug)[0]
+        else:
+            x = diff_augment(label=x, policy=self.diffaug)[1]
+        return self.nets["D"](x)
 
     # -- contract ----------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -122,7 +136,7 @@ class AdversarialTask(Task):
         self.pl_mean = torch.tensor(float(state.get("pl_mean", 0.0)))  # checkpoints from before the regulariser: 0
 
     def loss(self, phase: str, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
-        D = self.nets["D"]
+        D = self.d_logits
         real = self.real_input(batch)
         if phase == "G":
             fake_logits = D(self.fake_input(self.generate(real.shape[0], real.device)))
@@ -151,6 +165,11 @@ class AdversarialTask(Task):
 
     def sampling_net(self) -> torch.nn.Module:
         return self.nets.get("G_ema", self.nets["G"])
+
+
+def diffaug_transforms(photo: bool) -> tuple[str, ...]:
+    """The DiffAugment transforms a D input may take: all for photos, the spatial ones for label maps."""
+    return TRANSFORMS if photo else LABEL_TRANSFORMS
 
 
 def check_regularisers(cfg: GANConfig, task: str) -> None:

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 import torch
 
 from semsynth.data.labels import to_uint8
+from semsynth.losses.diffaug import PHOTO_POLICY, parse_policy
 from semsynth.models import stylegan2
 from semsynth.models.io import save_pretrained, unwrap
 from semsynth.train.task import no_data_options, no_files
-from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
+from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name,
+                                              diffaug_transforms)
+
+DIFFAUG_POLICY = PHOTO_POLICY  # what `--augment diffaug` sets
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ data_options = no_data_options
 
 def validate(cfg: Config, dataset=None) -> None:
     check_regularisers(cfg, "image")
+    parse_policy(cfg.diffaug, diffaug_transforms(True), "image task")
     if dataset is not None:
         stylegan2.base_size(dataset.size)
 

@@ -27,11 +27,14 @@ from semsynth.data.labels import colorize_batch, from_uint8, logits_to_ids, one_
 from semsynth.models import dcgan, stylegan2
 from semsynth.models.io import save_pretrained, unwrap
 from semsynth.train.task import no_data_options, no_files
-from semsynth.train.tasks.adversarial import AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name
+from semsynth.losses.diffaug import LABEL_POLICY, parse_policy
+from semsynth.train.tasks.adversarial import (AdversarialTask, GANConfig, build_nets, check_regularisers, dataset_name,
+                                              diffaug_transforms)
 
 ARCHS = ("stylegan2", "dcgan")
 OUTPUTS = ("labels", "rgb")
 D_INPUTS = ("gumbel", "hard-st", "softmax")
+DIFFAUG_POLICY = LABEL_POLICY  # what `--augment diffaug` sets: label maps take no colour transform
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def validate(cfg: Config, dataset=None) -> None:
     if not 0 <= cfg.real_smoothing < 1:
         raise ValueError(f"layout task: real_smoothing must lie in [0, 1), got {cfg.real_smoothing}")
     check_regularisers(cfg, "layout")
+    parse_policy(cfg.diffaug, diffaug_transforms(False), "layout task")
     if dataset is not None:
         if cfg.arch == "dcgan":
             dcgan._num_doublings(dataset.size)
@@ -102,6 +106,7 @@ def gumbel_softmax(log_probs: torch.Tensor, temperature: float, hard: bool = Fal
 class LayoutTask(AdversarialTask):
     name = "layout"
     data_mode = "labels"
+    d_input_is_photo = False
 
     def __init__(self, cfg: Config, dataset):
         validate(cfg, dataset)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 from types import ModuleType
 
+from semsynth.losses.diffaug import PHOTO_POLICY
 from semsynth.train.field_help import field_help
 from semsynth.train.task import Task
 from semsynth.train.tasks import spade, usis
 
 MODES: dict[str, ModuleType] = {"paired": spade, "unpaired": usis}
+DIFFAUG_POLICY = PHOTO_POLICY  # what `--augment diffaug` sets (colour reaches only the photo, see spade.py)
 
 
 def _union_of(*configs) -> list[tuple]:

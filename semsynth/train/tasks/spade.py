@@ -2,6 +2,10 @@
 Spatially-Adaptive Normalization"). G (SPADE or OASIS family generator, + the VAE encoder E when use_vae) against a
 multi-scale PatchGAN D with hinge loss, D feature matching, VGG-19 perceptual loss and KL.
 
+With `diffaug`, D's (label map, photo) inputs go through DiffAugment: one draw per image index moves and cuts
+the label map and both photos (fake and real of that layout) alike, so feature matching still compares like with
+like; colour touches the photos only.
+
 Label maps become generator input in `make_segmap`: one-hot train ids, ignore pixels all-zero or (use_dontcare)
 their own last channel, then (use_instance_edges) one instance-boundary channel. Users reach this task through
 `semsynth train sis` (sis.py: its options are the union of this Config and usis.Config, its presets per --mode),
@@ -17,6 +21,7 @@ import torch
 
 from semsynth.classes import class_set_to_dict
 from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
+from semsynth.losses.diffaug import apply, draw, parse_policy
 from semsynth.losses.gan import d_hinge, g_hinge
 from semsynth.losses.matching import feature_matching, kl_divergence
 from semsynth.losses.perceptual import VGGLoss, find_vgg19_weights
@@ -53,6 +58,7 @@ class Config:
     lambda_kld: float = 0.05               # KL weight (when use_vae)
     use_vgg: bool = True                   # VGG-19 loss; needs the local weight file (see losses/perceptual.py)
     vgg_weights: str | None = None         # path of vgg19-dcbb9e9d.pth; None = $SEMSYNTH_VGG19 or torch hub cache
+    diffaug: str = ""                      # DiffAugment of every D input, e.g. "color,translation,cutout"; "" = off
 
 
 def config_of(options) -> Config:
@@ -89,6 +95,7 @@ def build_generator(cfg: Config, dataset) -> SPADEGenerator:
 
 def validate(cfg: Config, dataset) -> None:
     """Raise ValueError for a config that cannot train on `dataset`, before any work."""
+    parse_policy(cfg.diffaug, where="sis task")
     if getattr(dataset, "mode", "paired") != "paired":
         raise ValueError(f"sis --mode paired needs a data set loaded with mode='paired', got mode={dataset.mode!r}")
     for name in ("lr_g", "lr_d", "ngf", "ndf", "num_d", "n_layers_d", "z_dim"):
@@ -138,6 +145,7 @@ class PairedSIS(Task):
             use_spectral_norm=cfg.use_spectral_norm))
         if cfg.use_vae:
             self.nets["E"] = ConvEncoder(ConvEncoderConfig(ndf=cfg.ngf, z_dim=cfg.z_dim, input_size=cfg.encoder_size))
+        self.diffaug = parse_policy(cfg.diffaug, where="sis task")
         self.vgg = None  # frozen VGGLoss, read from its file at the first G loss; not in self.nets (no optimizer,
                          # no checkpoint), and a dry run never reads the file
 
@@ -158,6 +166,16 @@ class PairedSIS(Task):
         return make_segmap(batch["label"], self.num_classes, self.classes.ignore_index, self.cfg.use_dontcare,
                            batch.get("edges") if self.cfg.use_instance_edges else None)
 
+    def d_outputs(self, segmap: torch.Tensor, fake: torch.Tensor, real: torch.Tensor):
+        """(D outputs of the fakes, of the reals), each conditioned on `segmap`; with DiffAugment, pair i of both
+        sides sees the same draw (label and photo moved together, colour on the photo)."""
+        if self.diffaug:
+            params = draw(len(real), tuple(real.shape[-2:]), self.diffaug)
+            fake, segmap = apply(params, fake, segmap)
+            real, _ = apply(params, real)
+        return split_outputs(self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)),
+                             len(real))
+
     def _generate(self, batch: dict, segmap: torch.Tensor):
         """fake photo and the KL term (None without VAE) for a training batch."""
         if self.cfg.use_vae:
@@ -170,11 +188,9 @@ class PairedSIS(Task):
         if real.shape[-2:] != batch["label"].shape[-2:]:
             raise ValueError(f"photo {tuple(real.shape)} and label {tuple(batch['label'].shape)} sizes differ")
         segmap = self.segmap(batch)
-        n = real.shape[0]
         if phase == "G":
             fake, kld = self._generate(batch, segmap)
-            out_fake, out_real = split_outputs(
-                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
+            out_fake, out_real = self.d_outputs(segmap, fake, real)
             adv = sum(g_hinge(scale[-1].float()) for scale in out_fake) / len(out_fake)
             terms = {"G/adv": adv}
             if self.cfg.lambda_feat:
@@ -191,8 +207,7 @@ class PairedSIS(Task):
         if phase == "D":
             with torch.no_grad():
                 fake, _ = self._generate(batch, segmap)
-            out_fake, out_real = split_outputs(
-                self.nets["D"](torch.cat([torch.cat([segmap, fake], 1), torch.cat([segmap, real], 1)], 0)), n)
+            out_fake, out_real = self.d_outputs(segmap, fake, real)
             loss = sum(d_hinge(r[-1].float(), f[-1].float()) for r, f in zip(out_real, out_fake)) / len(out_fake)
             return loss, {"D/hinge": float(loss.detach()),
                           "D/real_score": float(sum(s[-1].detach().float().mean() for s in out_real) / len(out_real)),

@@ -12,6 +12,9 @@ w_adv is cfg.lambda_wavelet with the wavelet Dw (use_wavelet_d) and cfg.lambda_a
 (the "Whole" ablation, UP Table 1). Paper vs code: R1 "every 16 minibatches" (UP §5.1) vs reg_every = 4 (code);
 we follow the code (r1_interval = 4) and keep it a named option. Step order as the code: G, S, Dw, Dreg.
 
+With `diffaug`, every photo Dw sees (real, fake, and the reals of R1, whose gradient is taken through the
+transform) goes through DiffAugment; S, a segmenter rather than a discriminator, sees the photos as made.
+
 Users reach this task through `semsynth train sis --mode unpaired` (sis.py: its options are the union of this Config
 and spade.Config, its presets per --mode), which hands this module its share of the options as a `Config`.
 """
@@ -25,6 +28,7 @@ import torch
 
 from semsynth.classes import class_set_to_dict
 from semsynth.data.labels import colorize_batch, make_segmap, to_uint8
+from semsynth.losses.diffaug import diff_augment, parse_policy
 from semsynth.losses.gan import d_logistic, g_nonsaturating, r1_penalty
 from semsynth.losses.segmentation import segmentation_loss
 from semsynth.models.io import save_pretrained, unwrap
@@ -60,6 +64,7 @@ class Config:
     # xavier-normal gain of S (U: code 0.02); 0 = PyTorch default. With spectral norm and a high lr, 0.02's tiny
     # raw weights learn far slower (tiny learning test: mIoU 0.114 -> 0.019 after 100 steps at lr 4e-3)
     seg_init_gain: float = 0.0             # xavier-normal gain of the segmenter; 0 = PyTorch default init
+    diffaug: str = ""                      # DiffAugment of every D input, e.g. "color,translation,cutout"; "" = off
 
 
 def config_of(options) -> Config:
@@ -82,6 +87,7 @@ data_options = no_data_options
 
 def validate(cfg: Config, dataset) -> None:
     """Raise ValueError for a config that cannot train on `dataset`, before any work."""
+    parse_policy(cfg.diffaug, where="sis task")
     if getattr(dataset, "mode", "unpaired") != "unpaired":
         raise ValueError(f"sis --mode unpaired needs a data set loaded with mode='unpaired', got "
                          f"mode={dataset.mode!r}")
@@ -134,6 +140,7 @@ class UnpairedSIS(Task):
             use_wavelet=cfg.use_wavelet_d))
         self.w_adv = cfg.lambda_wavelet if cfg.use_wavelet_d else cfg.lambda_adv
         self.r1_interval = int(cfg.r1_interval)
+        self.diffaug = parse_policy(cfg.diffaug, where="sis task")
         if self.r1_interval < 1:
             raise ValueError(f"r1_interval must be >= 1, got {self.r1_interval}")
 
@@ -168,6 +175,10 @@ class UnpairedSIS(Task):
         assert fake.shape == (N, 3, H, W), fake.shape
         return fake
 
+    def dw_logits(self, photo: torch.Tensor) -> torch.Tensor:
+        """Dw's logits for `photo`, seen through DiffAugment when it is on (one fresh draw per call)."""
+        return self.nets["Dw"](diff_augment(photo, policy=self.diffaug)[0])
+
     def seg_loss(self, fake: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         logits = self.nets["S"](fake)  # [N, C+1, H, W]
         return segmentation_loss(logits, label, self.classes.ignore_index, self.cfg.use_class_balance)
@@ -177,7 +188,7 @@ class UnpairedSIS(Task):
         if phase == "G":
             fake = self.generate(label)
             seg = self.seg_loss(fake, label)
-            adv = g_nonsaturating(self.nets["Dw"](fake).float())
+            adv = g_nonsaturating(self.dw_logits(fake).float())
             loss = self.cfg.lambda_seg * seg + self.w_adv * adv
             return loss, {"G/seg": seg.item(), "G/adv": adv.item()}
         if phase == "S":
@@ -189,12 +200,12 @@ class UnpairedSIS(Task):
         if phase == "Dw":
             with torch.no_grad():
                 fake = self.generate(label)
-            loss = d_logistic(self.nets["Dw"](real).float(), self.nets["Dw"](fake).float())
+            loss = d_logistic(self.dw_logits(real).float(), self.dw_logits(fake).float())
             return loss, {"Dw/logistic": loss.item()}
         if phase == "Dreg":
             with torch.autocast(real.device.type, enabled=False):  # R1 in fp32
                 real = real.detach().float().requires_grad_(True)
-                logits = self.nets["Dw"](real)
+                logits = self.dw_logits(real)
                 r1 = r1_penalty(logits, real)
             # + 0 * logits: the last bias gets no R1 gradient; this keeps every Dw param in DDP's graph
             loss = self.cfg.r1_gamma * r1 * self.r1_interval + 0 * logits.sum()

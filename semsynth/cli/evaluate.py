@@ -141,13 +141,14 @@ def run_fid_kid(args) -> int:
 def run_prdc(args) -> int:
     """Precision/recall/density/coverage against the same cached real features as `evaluate kid`."""
     real, fingerprint = _open_real(args, mode="images")
-    extractor = inception.load_inception(args.inception, device=args.device)
+    device = resolve_device(args.device)
+    extractor = inception.load_inception(args.inception, device=device)
     key = protocol.real_key("features", fingerprint, extractor) if args.use_cache else None
     opts = dict(batch=args.batch, limit=args.n, progress=True)
     real_feats = protocol.real_features(real, extractor, key, cache_dir=args.cache_dir, **opts)
     fake_feats = extract_features(args.fake, extractor, **opts)
     result = {"metric": "prdc", "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
-              "protocol": PROTOCOL, **protocol.prdc(real_feats, fake_feats, args.k, device=args.device)}
+              "protocol": PROTOCOL, **protocol.prdc(real_feats, fake_feats, args.k, device=device)}
     _print_rows([("precision", result["precision"]), ("recall", result["recall"]), ("density", result["density"]),
                  ("coverage", result["coverage"]), ("k nearest neighbours", result["k"]),
                  ("real images", result["n_real"]), ("fake images", result["n_fake"]),

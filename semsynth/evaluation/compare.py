@@ -128,7 +128,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
         raise ValueError(f"data set {data!r} uses class set {classes.name!r}, the models use "
                          f"{pipelines[0].classes.name!r}")
     bank = FeatureBank(inception, device, batch, enabled=fid, cache_dir=cache_dir)
-    grids, samples = {}, []
+    grids, sample_sets = {}, []  # sample_sets: the folders `evaluate verify` reads
 
     def keep(stem: str, kind: str, images=None, labels=None):
         """Write a generated set as PNGs into out/samples/ (folders relative to `out`) for `evaluate verify`."""
@@ -139,7 +139,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
                 for i, item in enumerate(tensor):
                     save(item, out / folder / f"{i:05d}.png")
                 entry[what] = folder
-        samples.append(entry)
+        sample_sets.append(entry)
 
     def grid(title: str, images: torch.Tensor, stem: str):
         save_grid(images[:GRID_N], out / f"{stem}.png", nrow=4)
@@ -210,7 +210,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
             inputs={"command": "compare", "data": data, "root": str(Path(root).resolve()) if root else None,
                     "split": split, "size": list(size), "n": n, "seed": seed,
                     "inception": str(Path(inception).resolve()) if inception else None,
-                    "samples": samples},
+                    "samples": sample_sets},
             real=protocol.real_inputs(data, root=root, split=split, size=size, seed=seed), n_real=n, n_fake=n,
             seeds={"data": seed, "samples": seed}, extractor=bank.extractor, fid_skipped=bank.skipped,
             stats_keys=bank.keys, truncation=truncation,

@@ -94,7 +94,7 @@ def recompute_compare(report: dict, report_dir, device="cpu", batch: int = 16) -
         seg = block["segmenter"]
         out["protocol.segmenter.sha256"] = protocol.segmenter_provenance(seg["path"])["sha256"]
         seg_model = load_segmenter(seg["path"], device=device, sha256=seg["sha256"])
-        out["protocol.segmenter.miou_real"] = compare._miou(seg_model, real_photos, real_labels, classes, batch)
+        out["protocol.segmenter.miou_real"] = compare._iou(seg_model, real_photos, real_labels, classes, batch)["miou"]
     if len(inputs["samples"]) != len(report["rows"]):
         raise ValueError(f"{report_dir}: {len(report['rows'])} rows but {len(inputs['samples'])} sample folders")
     for i, (row, entry) in enumerate(zip(report["rows"], inputs["samples"])):
@@ -107,7 +107,7 @@ def recompute_compare(report: dict, report_dir, device="cpu", batch: int = 16) -
             new["js_divergence"] = float(js_divergence(class_shares(real_labels, c, ignore),
                                                        class_shares(labels, c, ignore)))
         elif seg_model is not None and labels is not None:
-            new["miou"] = compare._miou(seg_model, images, labels, classes, batch)
+            new["miou"] = compare._iou(seg_model, images, labels, classes, batch)["miou"]
         out.update({f"rows[{i}].{k}": new[k] for k in ROW_METRICS if k in row})
     return out
 

@@ -43,7 +43,7 @@ def due(every_kimg: float, nimg_before: int, nimg: int) -> bool:
     """True when a step from `nimg_before` to `nimg` images crossed a multiple of `every_kimg` thousand."""
     if every_kimg <= 0:
         return False
-    period = every_kimg * 1000
+    period = round(every_kimg * 1000, 6)  # 16.1 * 1000 is 16100.000000000002 in floats
     return int(nimg // period) > int(nimg_before // period)
 
 
@@ -174,13 +174,16 @@ class SISMetrics:
         options = {**run.data.options, **module.data_options(cfg)}  # e.g. the instance edges SPADE may read
         self.layouts, _, _ = real_split(run, module.data_mode(cfg), s.n, options)  # the generator inputs
         self.real_feats = real_photo_features(run, s) if s.extractor is not None else None
+        self.fixed = None  # the generator inputs, drawn at the first evaluation (their z size is the task's)
 
     @staticmethod
     def names(s: Settings) -> list[str]:
         return inception_names(s) + (["miou"] if s.segmenter is not None else [])
 
     def __call__(self, task, s: Settings) -> dict[str, float]:
-        fixed = task.fixed_inputs(self.layouts, s.n, torch.Generator().manual_seed(s.seed))
+        if self.fixed is None:
+            self.fixed = task.fixed_inputs(self.layouts, s.n, torch.Generator().manual_seed(s.seed))
+        fixed = self.fixed
         n = len(fixed["label"])
         feats, cm = [], None
         if s.segmenter is not None:

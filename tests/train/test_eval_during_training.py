@@ -2,8 +2,11 @@
 checkpoint state (resume, torchrun), and the start-up checks. Tiny runs at 32x64 with a stand-in for Inception
 (the real one is covered in tests/evaluation/metrics/test_inception.py)."""
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -238,3 +241,33 @@ def test_two_process_gloo_run_evaluates_on_rank_zero(toy, tmp_path):
     assert final_state(tmp_path / "run")["eval_best"]["metric"] == "js"
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0]["hashes"] == ranks[1]["hashes"]  # evaluating on rank 0 left the ranks in step
+
+
+@pytest.mark.slow
+def test_the_best_value_survives_a_kill_during_a_checkpoint_write(toy, tmp_path, monkeypatch):
+    """SIGKILL in the middle of writing checkpoint 6 (after the evaluation of step 6), then --resume from 4: the
+    evaluations and the best value equal those of an unbroken run."""
+    monkeypatch.setenv("SEMSYNTH_INCEPTION", str(tmp_path / "absent.pth"))  # js only: no Inception in the child
+    run = layout_run(tmp_path / "run", 8, checkpoint_every=2)
+    cfg = tmp_path / "run.json"
+    cfg.write_text(run.to_json())
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("run_toy.py")), str(cfg),
+                             "--checkpoint-delay", "6:120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=toy.subprocess_env())
+    root = tmp_path / "run" / "checkpoints"
+    deadline = time.time() + 120
+    try:
+        while not list(root.glob(ckpt.TMP_PREFIX + "00000006-*")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.time() < deadline, "the checkpoint write of step 6 never started"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert [line["step"] for line in eval_lines(tmp_path / "run")] == [2, 4, 6]
+    run_training(run, resume=True)
+    run_training(layout_run(tmp_path / "whole", 8, checkpoint_every=2))
+    def values(run_dir):
+        return [{k: v for k, v in line.items() if k != "eval/seconds"} for line in eval_lines(run_dir)]
+    assert values(tmp_path / "run") == values(tmp_path / "whole")  # step 6 measured again, to the same numbers
+    assert final_state(tmp_path / "run")["eval_best"] == final_state(tmp_path / "whole")["eval_best"]

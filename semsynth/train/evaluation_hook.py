@@ -63,7 +63,7 @@ class Settings:
 
 def real_split(run: RunConfig, mode: str, n: int, options: dict | None = None):
     """(data set, fingerprint, count) of the first n items of the run's training split, read without augmentation.
-    The fingerprint is `evaluate`'s for the same set, so both share cached real features."""
+    The fingerprint is the one `evaluate` and `compare` give the same set, so they share cached real features."""
     d = run.data
     options = dict(d.options if options is None else options)
     dataset = load_dataset(d.name, root=d.root, split=d.split, size=d.size, mode=mode, seed=run.train.seed,
@@ -227,8 +227,8 @@ CHOICES = {"layout": ("kid", "fid", "js"), "sis": ("kid", "fid", "miou"), "image
 # -- set-up -------------------------------------------------------------------------------------------------------
 def check(run: RunConfig) -> None:
     """Raise before training (on every rank, before any process group) for an --eval-* setting that cannot run:
-    a task without metrics, a metric the task lacks, mIoU without a segmenter, a missing segmenter, and
-    --eval-metric kid|fid without the Inception weights (the search is `semsynth evaluate`'s)."""
+    a task without metrics, a metric the task lacks, mIoU without a segmenter, a missing segmenter, a wrongly
+    hashed Inception file, and --eval-metric kid|fid without the Inception weights (searched as `evaluate` does)."""
     tc = run.train
     if not tc.eval_every:
         return
@@ -245,10 +245,10 @@ def check(run: RunConfig) -> None:
     elif tc.eval_metric == "miou":
         raise ValueError("--eval-metric miou needs a segmenter: --eval-segmenter RUN (train one with "
                          "`semsynth train segmenter`)")
-    if tc.eval_metric in INCEPTION_METRICS:
-        try:
-            protocol.check_inception()
-        except inception.InceptionWeightsNotFound as err:
+    try:  # a file named by $SEMSYNTH_INCEPTION with a wrong hash is an error in any case
+        protocol.check_inception()
+    except inception.InceptionWeightsNotFound as err:
+        if tc.eval_metric in INCEPTION_METRICS:
             raise FileNotFoundError(f"--eval-metric {tc.eval_metric} needs the FID Inception weights: {err}") from None
 
 

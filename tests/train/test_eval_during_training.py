@@ -86,7 +86,7 @@ class Scripted:
 
 
 @pytest.fixture
-def scripted(monkeypatch):
+def scripted(monkeypatch, stand_in):
     monkeypatch.setitem(evaluation_hook.METRICS, "layout", Scripted)
     exports = []
     real_export = Trainer.export

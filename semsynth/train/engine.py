@@ -248,6 +248,7 @@ class Trainer:
         self.autocast = use_bf16(tc.precision, dev)
         self.evaluator: evaluation_hook.Evaluator | None = None  # rank 0 of a run with --eval-every
         self.best = evaluation_hook.Best()  # of the metric that picks model-best; checkpointed
+        self.eval_clock, self.eval_warned = time.time(), False  # end of the last evaluation; cost warning given
 
     # -- run directory --------------------------------------------------------------------------------------------
     def prepare_run_dir(self, resume: bool, overwrite: bool = False) -> None:
@@ -489,21 +490,31 @@ class Trainer:
                   f"{self.evaluator.metric}: model-best follows {self.evaluator.metric} from now on", file=sys.stderr)
             self.best = evaluation_hook.Best()
 
-    def evaluate(self) -> None:
+    def evaluate(self) -> float:
         """The task's metrics on rank 0 while the other ranks wait: a stats.jsonl line of eval/<metric> (also in
-        TensorBoard), and model-best/ re-exported when the chosen metric improved on the best so far."""
+        TensorBoard) with its cost (eval/seconds; eval/time_share of the time since the last evaluation, one
+        warning above 10 %), and model-best/ re-exported when the chosen metric improved on the best so far.
+        Returns the seconds spent."""
+        start = time.time()
         if self.info.is_main:
-            start = time.time()
             devices = [self.info.device] if self.info.device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices):  # evaluating must not move the training RNG
                 metrics = self.evaluator(self.task)
+            seconds = time.time() - start
+            share = seconds / max(time.time() - self.eval_clock, 1e-9)
             self.write_stats({"step": self.step, "kimg": self.nimg / 1000, **{f"eval/{k}": v for k, v in
-                              metrics.items()}, "eval/seconds": round(time.time() - start, 3)})
+                              metrics.items()}, "eval/seconds": round(seconds, 3), "eval/time_share": round(share, 4)})
+            if share > 0.1 and not self.eval_warned:
+                self.eval_warned = True
+                print(f"warning: evaluating took {seconds:.1f} s, {100 * share:.0f} % of the time since the last "
+                      f"evaluation: raise --eval-every or lower --eval-n to keep it under 10 %", file=sys.stderr)
             metric = self.evaluator.metric
             if metric in metrics and self.best.improves(metric, metrics[metric]):
                 self.best = evaluation_hook.Best(metric, metrics[metric], self.step, self.nimg / 1000)
                 self.export("model-best", note={**self.best.state_dict(), "metrics": metrics})
         barrier(self.info)
+        self.eval_clock = time.time()
+        return self.eval_clock - start
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def train(self, resume: bool, overwrite: bool = False) -> Path:
@@ -516,6 +527,7 @@ class Trainer:
             self.init_from(tc.init_from)
         self.open_logs()
         self.start_evaluation()
+        self.eval_clock = time.time()
         if info.is_main:
             print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "
                   f"{tc.batch} ({info.world_size} x {self.batch_per_rank}) on {info.device}, "
@@ -552,9 +564,7 @@ class Trainer:
                     sums, counts, tick_time, tick_nimg, waited = {}, {}, now, self.nimg, 0.0
                 if evaluation_hook.due(tc.eval_every, self.nimg - tc.batch, self.nimg) or (
                         tc.eval_every and self.step == total):
-                    eval_start = time.time()
-                    self.evaluate()
-                    tick_time += time.time() - eval_start  # img/s and data_wait_share describe training alone
+                    tick_time += self.evaluate()  # img/s and data_wait_share describe training alone
                 if tc.sample_every and self.step % tc.sample_every == 0:
                     self.save_samples()
                 if self.step % tc.checkpoint_every == 0 and self.step < total:

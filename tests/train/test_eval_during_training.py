@@ -71,8 +71,9 @@ def final_state(run_dir) -> dict:
 
 
 class Scripted:
-    """Replaces a task's metrics: the next value of `values` as "js" at each evaluation."""
+    """Replaces a task's metrics: the next value of `values` as "js" at each evaluation, after `delay` seconds."""
     values: list[float] = []
+    delay = 0.0
 
     def __init__(self, run, settings):
         pass
@@ -82,12 +83,14 @@ class Scripted:
         return ["js"]
 
     def __call__(self, task, settings):
+        time.sleep(Scripted.delay)
         return {"js": Scripted.values.pop(0)}
 
 
 @pytest.fixture
 def scripted(monkeypatch, stand_in):
     monkeypatch.setitem(evaluation_hook.METRICS, "layout", Scripted)
+    Scripted.delay = 0.0
     exports = []
     real_export = Trainer.export
 
@@ -105,6 +108,7 @@ def test_layout_evaluations_log_metrics_and_export_model_best(tmp_path, stand_in
     assert [line["step"] for line in lines] == [2, 4, 5]  # every 2 steps, and at the end
     for line in lines:
         assert {"eval/js", "eval/boundary_ratio", "eval/kid", "eval/kid_std", "eval/seconds"} <= set(line)
+        assert 0 < line["eval/time_share"] <= 1
         assert 0 <= line["eval/js"] <= 1 and line["eval/boundary_ratio"] > 0
     best = json.loads((out / "model-best" / "eval.json").read_text())
     assert best["metric"] == "kid"  # auto with Inception
@@ -140,6 +144,13 @@ def test_the_best_value_survives_resume(tmp_path, scripted, capsys):
     best = final_state(tmp_path / "run")["eval_best"]
     assert (best["metric"], best["value"], best["step"]) == ("js", 0.1, 10)
     assert [line["step"] for line in eval_lines(tmp_path / "run")] == [2, 4, 6, 8, 10]
+
+
+def test_an_evaluation_over_a_tenth_of_the_time_warns_once(tmp_path, scripted, capsys):
+    Scripted.values, Scripted.delay = [0.5, 0.4, 0.3], 1.0  # 1 s of evaluating per 2 tiny steps: far over 10 %
+    out = run_training(layout_run(tmp_path / "run", 6, eval_metric="js"))
+    assert capsys.readouterr().err.count("raise --eval-every or lower --eval-n") == 1
+    assert all(line["eval/time_share"] > 0.1 for line in eval_lines(out))
 
 
 # -- tasks and Inception ---------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Trains the tiny layout preset for a few steps (img/s of the second half, after warm-up), then times one
 evaluation (`semsynth.train.evaluation_hook.Evaluator`) at each --eval-n: with the FID Inception (label-map KID
 + JS + boundary ratio) when its weights are installed, and without it (JS + boundary ratio only). Prints the
-seconds per evaluation and the --eval-every (kimg) at which evaluating takes 10 % of the training time. Asserts
-nothing.
+seconds per evaluation (and KID ± std, the subset spread at that n) and the --eval-every (kimg) at which
+evaluating takes 10 % of the training time. Asserts nothing.
 
     python bench/eval_cost.py [--size 32x64] [--steps 40] [--n 64,256] [--threads 2]
 """
@@ -35,7 +35,7 @@ def training_rate(size, steps: int, out: Path) -> float:
     return float(last["img_per_s"])
 
 
-def evaluation_seconds(size, n: int, inception: bool, out: Path) -> float:
+def evaluation_seconds(size, n: int, inception: bool, out: Path) -> tuple[float, dict]:
     run = build_run_config("layout", size=size, preset="tiny", out=out, train_overrides={
         "eval_every": 1.0, "eval_n": n})
     _, _, _, task = build_task(run)
@@ -43,10 +43,10 @@ def evaluation_seconds(size, n: int, inception: bool, out: Path) -> float:
     if not inception:
         evaluator.settings.extractor = None
     elif evaluator.settings.extractor is None:
-        return float("nan")
+        return float("nan"), {}
     start = time.perf_counter()
-    evaluator(task)
-    return time.perf_counter() - start
+    metrics = evaluator(task)
+    return time.perf_counter() - start, metrics
 
 
 def main() -> None:
@@ -64,12 +64,14 @@ def main() -> None:
         print(f"tiny layout preset, {args.size}, batch 8, CPU, {args.threads} threads: training {rate:.1f} img/s")
         for n in (int(v) for v in args.n.split(",")):
             for inception in (True, False):
-                seconds = evaluation_seconds(size, n, inception, Path(tmp) / f"eval-{n}-{inception}")
+                seconds, metrics = evaluation_seconds(size, n, inception, Path(tmp) / f"eval-{n}-{inception}")
                 what = "KID + JS + boundary" if inception else "JS + boundary (no Inception)"
                 # evaluating E seconds every K kimg costs E / (K * 1000 / rate) of the training time
                 kimg_for_10_percent = 10 * seconds * rate / 1000
                 print(f"--eval-n {n:4d}, {what:<28}: {seconds:7.2f} s per evaluation; <= 10 % of training from "
                       f"--eval-every {kimg_for_10_percent:.2f} kimg")
+                if "kid" in metrics:  # of the untrained generator: the ± std shows the noise of n samples
+                    print(f"    label-map KID {metrics['kid']:.4f} ± {metrics['kid_std']:.4f}")
 
 
 if __name__ == "__main__":

@@ -173,6 +173,23 @@ def test_explicit_kid_without_inception_fails_before_training(tmp_path, monkeypa
     assert not (tmp_path / "run").exists()
 
 
+def test_js_chosen_explicitly_measures_without_inception(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("Inception loaded for --eval-metric js")
+    monkeypatch.setattr(inception, "load_inception", refuse)
+    monkeypatch.setattr(protocol, "check_inception", refuse)
+    out = run_training(layout_run(tmp_path / "run", 2, eval_metric="js"))
+    (line,) = eval_lines(out)
+    assert {"eval/js", "eval/boundary_ratio"} <= set(line) and "eval/kid" not in line
+
+
+def test_sis_task_logs_kid_by_default(tmp_path, stand_in):
+    out = run_training(layout_run(tmp_path / "run", 2, task="sis", eval_n=4))
+    (line,) = eval_lines(out)
+    assert line["eval/kid"] >= -1 and "eval/miou" not in line  # no --eval-segmenter: no mIoU
+    assert json.loads((out / "model-best" / "eval.json").read_text())["metric"] == "kid"
+
+
 def test_image_task_logs_kid(tmp_path, stand_in):
     out = run_training(layout_run(tmp_path / "run", 2, task="image"))
     (line,) = eval_lines(out)
@@ -187,7 +204,7 @@ def test_sis_task_logs_kid_and_proxy_miou(tmp_path, stand_in):
     out = run_training(layout_run(tmp_path / "run", 2, task="sis", eval_metric="miou", eval_n=4,
                                   eval_segmenter=str(segmenter)))
     (line,) = eval_lines(out)
-    assert 0 <= line["eval/miou"] <= 1 and "eval/kid" in line
+    assert 0 <= line["eval/miou"] <= 1 and "eval/kid" not in line  # --eval-metric miou: no Inception
     assert json.loads((out / "model-best" / "eval.json").read_text())["metric"] == "miou"
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
-from semsynth.train.config import (PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
+from semsynth.train.config import (EVAL_METRICS, PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, preset_layers, task_config_obj)
 from semsynth.train.dry_run import dry_run
 from semsynth.train.engine import check_files, run_training
@@ -19,7 +19,8 @@ from semsynth.train.tasks import TASKS, task_module
 UNSET = object()  # default of every option: tells "given on the command line" from "not given"
 # TrainConfig fields with a shorter command-line name
 TRAIN_NAMES = {"total_steps": "steps", "total_kimg": "kimg", "num_workers": "workers"}
-METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N", "init_from": "MODEL_DIR"}
+METAVARS = {"precision": "|".join(PRECISIONS), "device": "auto|cpu|cuda|cuda:N", "init_from": "MODEL_DIR",
+            "eval_every": "KIMG", "eval_n": "N", "eval_metric": "|".join(EVAL_METRICS), "eval_segmenter": "RUN"}
 COMMON = ("data", "root", "size", "split", "augment", "skip_corrupt", "data_option", "preset", "out", "resume",
           "overwrite", "dry_run")
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from semsynth.train.tasks import task_module
 
 PRECISIONS = ("auto", "fp32", "bf16")
+EVAL_METRICS = ("auto", "kid", "fid", "miou", "js")  # what picks RUN/model-best (semsynth/train/evaluation_hook.py)
 LENGTH_FIELDS = ("total_steps", "total_kimg")
-RESUMABLE_CHANGES = ("total_steps", "total_kimg", "time_limit_minutes", "num_workers")  # may differ on --resume
+RESUMABLE_CHANGES = ("total_steps", "total_kimg", "time_limit_minutes", "num_workers",  # may differ on --resume
+                     "eval_every")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class TrainConfig:
     time_limit_minutes: float | None = None  # stop cleanly (checkpoint, export) after this; None = no limit
     device: str = "auto"                    # auto = cuda (cuda:LOCAL_RANK under torchrun) if available, else cpu
     init_from: str | None = None            # model or run folder whose weights start the nets (fine-tuning)
+    eval_every: float = 0.0                 # kimg between evaluations of the task metrics (-> RUN/model-best); 0 = off
+    eval_n: int = 256                       # generated samples (and real items) per evaluation
+    eval_metric: str = "auto"               # picks RUN/model-best; auto = kid, else js (layout) or miou (sis)
+    eval_segmenter: str | None = None       # sis: segmenter (run or model folder) for the proxy mIoU
 
     def __post_init__(self):
         if (self.total_steps is None) == (self.total_kimg is None):
@@ -56,6 +62,12 @@ class TrainConfig:
             raise ValueError(f"ema_halflife_kimg must be >= 0, got {self.ema_halflife_kimg}")
         if self.time_limit_minutes is not None and self.time_limit_minutes <= 0:
             raise ValueError(f"time_limit_minutes must be > 0 or None, got {self.time_limit_minutes}")
+        if self.eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0 (0 = no metrics during training), got {self.eval_every}")
+        if self.eval_n < 2:
+            raise ValueError(f"eval_n must be >= 2 (KID compares pairs), got {self.eval_n}")
+        if self.eval_metric not in EVAL_METRICS:
+            raise ValueError(f"unknown eval_metric {self.eval_metric!r}; choose from {list(EVAL_METRICS)}")
 
     def steps(self) -> int:
         """Run length in steps (total_kimg rounded up to whole global batches)."""

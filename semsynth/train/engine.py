@@ -2,7 +2,8 @@
 
 run_training(run) builds the data set and the task, then walks the task's phases step by step: requires_grad
 switching, bf16 autocast on CUDA, DDP with no_sync for the nets a phase does not train, a non-finite-gradient guard,
-EMA of the generator, and rank-0 I/O (checkpoints, exported model, sample grids, stats.jsonl, TensorBoard).
+EMA of the generator, and rank-0 I/O (checkpoints, exported model, sample grids, stats.jsonl, TensorBoard, and with
+--eval-every the task's metrics and RUN/model-best: semsynth/train/evaluation_hook.py).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from semsynth.io_atomic import atomic_write, atomic_write_text
 from semsynth.models.io import unwrap
 from semsynth.models.meta import building_on_meta
 from semsynth.train import checkpoint as ckpt
+from semsynth.train import evaluation_hook
 from semsynth.train import run_dir as run_folder
 from semsynth.train.config import RunConfig, config_differences, task_config_obj
 from semsynth.train.distributed import (DistInfo, all_gather_object, barrier, broadcast_flag, init_distributed,
@@ -244,6 +246,9 @@ class Trainer:
         self.writer = None
         self.last_checkpoint: Path | None = None
         self.autocast = use_bf16(tc.precision, dev)
+        self.evaluator: evaluation_hook.Evaluator | None = None  # rank 0 of a run with --eval-every
+        self.best = evaluation_hook.Best()  # of the metric that picks model-best; checkpointed
+        self.eval_clock, self.eval_warned = time.time(), False  # end of the last evaluation; cost warning given
 
     # -- run directory --------------------------------------------------------------------------------------------
     def prepare_run_dir(self, resume: bool, overwrite: bool = False) -> None:
@@ -297,7 +302,7 @@ class Trainer:
                 "consumed": self.position.consumed, "bad_streak": self.bad_streak, "skipped": self.skipped,
                 "world_size": self.info.world_size,
                 "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
-                "task": self.task.state_dict(),
+                "task": self.task.state_dict(), "eval_best": self.best.state_dict(),
                 "rng": all_gather_object(self.info, rng_state(self.info.device))}
 
     def save(self) -> None:
@@ -348,6 +353,7 @@ class Trainer:
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.task.load_state_dict(state.get("task", {}))
+        self.best = evaluation_hook.Best.from_state(state.get("eval_best"))
         self.step, self.nimg = int(state["step"]), int(state["nimg"])
         self.bad_streak, self.skipped = int(state["bad_streak"]), int(state["skipped"])
         # global batch k of an epoch holds the same items for any number of ranks (sampler.py), so the data
@@ -365,13 +371,16 @@ class Trainer:
             print(f"resuming {self.run_dir} from step {self.step} ({folder.name})", file=sys.stderr)
         return True
 
-    def export(self) -> None:
-        """Write model/ through a temp folder: readers see the old export or the new one, never a mix."""
-        final, tmp, old = self.run_dir / "model", self.run_dir / ".model-tmp", self.run_dir / ".model-old"
+    def export(self, name: str = "model", note: dict | None = None) -> None:
+        """Write RUN/<name>/ (model/, model-best/) through a temp folder: readers see the old export or the new one,
+        never a mix. `note`: written beside the weights as eval.json (model-best: which value made it best)."""
+        final, tmp, old = self.run_dir / name, self.run_dir / f".{name}-tmp", self.run_dir / f".{name}-old"
         for leftover in (tmp, old):  # from a crash during an earlier export
             if leftover.exists():
                 shutil.rmtree(leftover)
         self.task.export(tmp)
+        if note is not None:
+            (tmp / "eval.json").write_text(json.dumps(note, indent=2) + "\n")
         if final.exists():
             os.rename(final, old)
             os.rename(tmp, final)
@@ -459,12 +468,53 @@ class Trainer:
                   "img_per_s": round(images / max(seconds, 1e-9), 2),
                   "data_wait_share": round(min(1.0, waited / max(seconds, 1e-9)), 4), "skipped_steps": self.skipped,
                   "bad_streak": self.bad_streak, **{k: sums[k] / counts[k] for k in sums}}
+        self.write_stats(record)
+
+    def write_stats(self, record: dict) -> None:
+        """Append one stats.jsonl line and its numbers (all but the step) to TensorBoard at the current step."""
         with open(self.run_dir / "stats.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         for k, v in record.items():
             if k != "step":
                 self.writer.add_scalar(k, v, self.step)
         self.writer.flush()
+
+    # -- metrics during training ----------------------------------------------------------------------------------
+    def start_evaluation(self) -> None:
+        """Rank 0 of a run with --eval-every: load the metric networks and read the real reference once."""
+        if not (self.tc.eval_every and self.info.is_main):
+            return
+        self.evaluator = evaluation_hook.Evaluator(self.run, self.info.device, self.batch_per_rank)
+        if self.best.metric not in (None, self.evaluator.metric):
+            print(f"warning: model-best was chosen by {self.best.metric}, this run measures "
+                  f"{self.evaluator.metric}: model-best follows {self.evaluator.metric} from now on", file=sys.stderr)
+            self.best = evaluation_hook.Best()
+
+    def evaluate(self) -> float:
+        """The task's metrics on rank 0 while the other ranks wait: a stats.jsonl line of eval/<metric> (also in
+        TensorBoard) with its cost (eval/seconds; eval/time_share of the time since the last evaluation, one
+        warning above 10 %), and model-best/ re-exported when the chosen metric improved on the best so far.
+        Returns the seconds spent."""
+        start = time.time()
+        if self.info.is_main:
+            devices = [self.info.device] if self.info.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):  # evaluating must not move the training RNG
+                metrics = self.evaluator(self.task)
+            seconds = time.time() - start
+            share = seconds / max(time.time() - self.eval_clock, 1e-9)
+            self.write_stats({"step": self.step, "kimg": self.nimg / 1000, **{f"eval/{k}": v for k, v in
+                              metrics.items()}, "eval/seconds": round(seconds, 3), "eval/time_share": round(share, 4)})
+            if share > 0.1 and not self.eval_warned:
+                self.eval_warned = True
+                print(f"warning: evaluating took {seconds:.1f} s, {100 * share:.0f} % of the time since the last "
+                      f"evaluation: raise --eval-every or lower --eval-n to keep it under 10 %", file=sys.stderr)
+            metric = self.evaluator.metric
+            if metric in metrics and self.best.improves(metric, metrics[metric]):
+                self.best = evaluation_hook.Best(metric, metrics[metric], self.step, self.nimg / 1000)
+                self.export("model-best", note={**self.best.state_dict(), "metrics": metrics})
+        barrier(self.info)
+        self.eval_clock = time.time()
+        return self.eval_clock - start
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def train(self, resume: bool, overwrite: bool = False) -> Path:
@@ -476,6 +526,8 @@ class Trainer:
         elif tc.init_from:
             self.init_from(tc.init_from)
         self.open_logs()
+        self.start_evaluation()
+        self.eval_clock = time.time()
         if info.is_main:
             print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "
                   f"{tc.batch} ({info.world_size} x {self.batch_per_rank}) on {info.device}, "
@@ -510,6 +562,9 @@ class Trainer:
                     bar.set_postfix({k: f"{sums[k] / counts[k]:.3g}" for k in list(sums)[:4]}
                                     | {"img/s": f"{(self.nimg - tick_nimg) / max(now - tick_time, 1e-9):.0f}"})
                     sums, counts, tick_time, tick_nimg, waited = {}, {}, now, self.nimg, 0.0
+                if evaluation_hook.due(tc.eval_every, self.nimg - tc.batch, self.nimg) or (
+                        tc.eval_every and self.step == total):
+                    tick_time += self.evaluate()  # img/s and data_wait_share describe training alone
                 if tc.sample_every and self.step % tc.sample_every == 0:
                     self.save_samples()
                 if self.step % tc.checkpoint_every == 0 and self.step < total:
@@ -536,6 +591,7 @@ def run_training(run: RunConfig, resume: bool = False, dataset=None, overwrite: 
     `dataset` replaces the configured data set (tests, notebooks)."""
     check_world_size(run.train.batch, int(os.environ.get("WORLD_SIZE", "1")))
     built = build_task(run, dataset)  # a bad config or a missing data set fails here, before joining any group
+    evaluation_hook.check(run)  # so does an --eval-* setting that cannot run
     info = init_distributed(run.train.device)
     try:
         return Trainer(run, info, built=built).train(resume, overwrite)

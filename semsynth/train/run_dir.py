@@ -10,7 +10,7 @@ from pathlib import Path
 
 # what the engine writes, as glob patterns (the dotted ones are leftovers of a crash in an atomic write or export)
 RUN_OUTPUTS = ("config.json", ".config.json.*", "checkpoints", "samples", "tb", "stats.jsonl", ".stats.jsonl.*",
-               "model", ".model-tmp", ".model-old")
+               "model", ".model-tmp", ".model-old", "model-best", ".model-best-tmp", ".model-best-old")
 
 
 def run_outputs(run_dir) -> list[Path]:

@@ -7,8 +7,8 @@ and KID uses the same subset rule. Measured against the training split, as Style
 the number tracks the model over time; the final comparison belongs to `compare` on a held-out split.
 
 METRICS is the one table: task -> class whose constructor reads the real reference once (rank 0, at the start
-of the run) and whose call measures a Task: {"js", "boundary_ratio", "kid", "kid_std", "fid", "miou"}, each
-where the task has it. The engine calls `check` before training on every rank and `Evaluator` on rank 0.
+of the run) and whose call measures a Task: {"js", "boundary_ratio", "isolated_ratio", "kid", "kid_std", "fid",
+"miou"}, each where the task has it. The engine calls `check` before training on every rank and `Evaluator` on rank 0.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ import torch
 
 from semsynth.classes import class_set_to_dict
 from semsynth.data import load_dataset
-from semsynth.data.labels import boundary_edges, colorize_batch, from_uint8
+from semsynth.data.labels import colorize_batch, from_uint8
 from semsynth.evaluation import protocol
 from semsynth.evaluation.metrics import inception
 from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.images import as_batches, as_label_batches
-from semsynth.evaluation.metrics.layout import class_counts, js_divergence
+from semsynth.evaluation.metrics.layout import class_counts, js_divergence, neighbour_fractions
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.inference.sampling import sample_images, sample_layouts
 from semsynth.inference.segment import load_segmenter, segment
@@ -100,20 +100,18 @@ def features_of(images: torch.Tensor, s: Settings) -> np.ndarray:
 
 # -- the tasks ----------------------------------------------------------------------------------------------------
 class LayoutMetrics:
-    """Layouts: class-share JS divergence (bits), boundary ratio (share of boundary pixels, generated / real: 1 is
-    right, below 1 too blocky, above 1 too fragmented) and label-map KID (colourised maps through Inception,
-    the "layout-features" of `compare`)."""
+    """Layouts: class-share JS divergence (bits), boundary and isolated-pixel ratios (each fraction as
+    `neighbour_fractions` defines it for `evaluate layout` and the compare report, generated / real: 1 is right,
+    below 1 too blocky, above 1 too fragmented) and label-map KID (colourised maps through Inception, the
+    "layout-features" of `compare`)."""
 
     def __init__(self, run: RunConfig, s: Settings):
         dataset, fingerprint, count = real_split(run, "labels", s.n)
         self.classes = dataset.classes
         c, ignore = self.classes.num_classes, self.classes.ignore_index
-        counts, boundary, pixels = np.zeros(c, np.int64), 0.0, 0
-        for labels in as_label_batches(dataset, s.batch, count):
-            counts += class_counts(labels, c, ignore).sum(0)
-            boundary += float(boundary_edges(labels).sum())
-            pixels += labels.numel()
-        self.real_shares, self.real_boundary = counts, boundary / pixels
+        batches = list(as_label_batches(dataset, s.batch, count))
+        self.real_shares = sum(class_counts(labels, c, ignore).sum(0) for labels in batches)
+        self.real_fractions = neighbour_fractions(batches, ignore)  # as the compare report and evaluate layout
         self.real_feats = None
         if s.extractor is not None:
             key = protocol.real_key("layout-features", {**fingerprint, **protocol.classes_fingerprint(self.classes)},
@@ -123,7 +121,7 @@ class LayoutMetrics:
 
     @staticmethod
     def names(s: Settings) -> list[str]:
-        return ["js", "boundary_ratio"] + inception_names(s)
+        return ["js", "boundary_ratio", "isolated_ratio"] + inception_names(s)
 
     def __call__(self, task, s: Settings) -> dict[str, float]:
         cfg = task.cfg
@@ -131,16 +129,20 @@ class LayoutMetrics:
                 "classes": class_set_to_dict(self.classes)}
         G = unwrap(task.sampling_net())
         c, ignore = self.classes.num_classes, self.classes.ignore_index
-        counts, boundary, pixels, feats = np.zeros(c, np.int64), 0.0, 0, []
+        counts, generated, feats = np.zeros(c, np.int64), [], []
         for start, stop in chunks(s.n, s.batch):  # sample i comes from seed + i, as `semsynth sample` draws it
             labels, _ = sample_layouts(G, meta, stop - start, seed=s.seed + start, batch=s.batch)
             counts += class_counts(labels, c, ignore).sum(0)
-            boundary += float(boundary_edges(labels).sum())
-            pixels += labels.numel()
+            generated.append(labels)
             if s.extractor is not None:
                 feats.append(features_of(colorize_batch(labels, self.classes), s))
-        out = {"js": js_divergence(self.real_shares, counts) if counts.sum() else 1.0,
-               "boundary_ratio": (boundary / pixels) / max(self.real_boundary, 1e-12)}
+        out = {"js": js_divergence(self.real_shares, counts) if counts.sum() else 1.0}
+        try:
+            fractions = neighbour_fractions(generated, ignore)
+        except ValueError:  # every generated pixel is ignore (void): no neighbours to count
+            fractions = {"boundary_fraction": 0.0, "isolated_fraction": 0.0}
+        for kind in ("boundary", "isolated"):  # generated / real: 1 is right, above 1 too fragmented
+            out[f"{kind}_ratio"] = fractions[f"{kind}_fraction"] / max(self.real_fractions[f"{kind}_fraction"], 1e-12)
         if s.extractor is not None:
             out.update(kid_and_fid(self.real_feats, np.concatenate(feats), s.fid))
         return out

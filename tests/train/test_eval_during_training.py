@@ -107,7 +107,8 @@ def test_layout_evaluations_log_metrics_and_export_model_best(tmp_path, stand_in
     lines = eval_lines(out)
     assert [line["step"] for line in lines] == [2, 4, 5]  # every 2 steps, and at the end
     for line in lines:
-        assert {"eval/js", "eval/boundary_ratio", "eval/kid", "eval/kid_std", "eval/seconds"} <= set(line)
+        assert {"eval/js", "eval/boundary_ratio", "eval/isolated_ratio", "eval/kid", "eval/kid_std",
+                "eval/seconds"} <= set(line)
         assert 0 < line["eval/time_share"] <= 1
         assert 0 <= line["eval/js"] <= 1 and line["eval/boundary_ratio"] > 0
     best = json.loads((out / "model-best" / "eval.json").read_text())

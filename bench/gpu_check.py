@@ -112,7 +112,7 @@ def check_ddp(out: Path) -> str:
                                                 "sample_every": 0, "log_every": 2}, out=out / "ddp")
         trainer = Trainer(run, OneProcessGroup(device=torch.device("cuda", 0)))
         trainer.train(resume=False)
-        sync_bn = sum(isinstance(m, torch.nn.SyncBatchNorm) for net in trainer.raw.values() for m in net.modules())
+        sync_bn = sum(isinstance(m, torch.nn.SyncBatchNorm) for net in trainer.unwrapped.values() for m in net.modules())
         wrapped = sorted(trainer.ddp)
     finally:
         dist.destroy_process_group()

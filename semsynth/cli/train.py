@@ -12,7 +12,7 @@ from semsynth.cli.options import DATA_OPTION_HELP, data_option, size_arg
 from semsynth.train.config import (EVAL_METRICS, PRECISIONS, DataConfig, RunConfig, TrainConfig, build_run_config,
                                    merge_train, preset_layers, task_config_obj)
 from semsynth.train.dry_run import dry_run
-from semsynth.train.engine import check_files, run_training
+from semsynth.train.engine import check_files, check_world_size, run_training
 from semsynth.train.field_help import field_help
 from semsynth.train.tasks import TASKS, task_module
 
@@ -216,7 +216,7 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
                 "task_config": {**saved.task_config, **layer.get("task", {}), **task_over},
                 "train": merge_train(dataclasses.asdict(saved.train), layer.get("train", {}), train),
                 "data": dataclasses.asdict(data)})
-            _check_world(run.train.batch, world)
+            check_world_size(run.train.batch, world)
             return run, True, dry
     data = given.get("data", DataConfig.name)
     out = given.get("out") or next_run_dir(task, data)
@@ -226,7 +226,7 @@ def resolve_run(task: str, given: dict) -> tuple[RunConfig, bool, bool]:
                            augment=given.get("augment", DataConfig.augment),
                            skip_corrupt=given.get("skip_corrupt", DataConfig.skip_corrupt),
                            data_options=dict(given.get("data_option", [])))
-    _check_world(run.train.batch, world)
+    check_world_size(run.train.batch, world)
     return run, resume, dry
 
 
@@ -240,11 +240,6 @@ def preset_layer(task: str, preset: str, task_config: dict) -> dict:
     layers = preset_layers(presets[preset], module, task_config, f"PRESETS[{preset!r}] of {module.__name__}")
     return {"task": {k: v for layer in layers for k, v in layer.get("task", {}).items()},
             "train": merge_train(*[layer.get("train", {}) for layer in layers])}
-
-
-def _check_world(batch: int, world: int) -> None:
-    if batch % world:
-        raise ValueError(f"--batch {batch} is not divisible by the {world} processes (WORLD_SIZE) of this launch")
 
 
 def train_command(task: str, argv: list[str]) -> int:

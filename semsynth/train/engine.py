@@ -219,7 +219,7 @@ class Trainer:
             for name in self.trained:
                 if has_batchnorm(task.nets[name]):
                     task.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(task.nets[name])
-        self.raw = {name: net for name, net in task.nets.items()}  # unwrapped nets: what checkpoints hold
+        self.unwrapped = {name: net for name, net in task.nets.items()}  # unwrapped nets: what checkpoints hold
         self.optimizers = task.optimizers()
         if set(self.optimizers) != set(self.owned):
             raise ValueError(f"task {task.name!r}: optimizers() gives {sorted(self.optimizers)} but optimizer_nets() "
@@ -309,16 +309,16 @@ class Trainer:
         state = self.state()  # every rank takes part in gathering the RNG states
         barrier(self.info)
         if self.info.is_main:
-            self.last_checkpoint = ckpt.save_checkpoint(self.run_dir, self.step, self.raw, state,
+            self.last_checkpoint = ckpt.save_checkpoint(self.run_dir, self.step, self.unwrapped, state,
                                                         self.tc.keep_checkpoints)
             self.export()
         barrier(self.info)
 
     def init_from(self, path) -> None:
         """Fresh run, --init-from: the nets start from a model folder's weights; G_ema starts as the new G."""
-        loaded = init_nets(self.raw, self.task.ema_source, path)
-        if "G_ema" in self.raw and self.task.ema_source in loaded:
-            self.raw["G_ema"].load_state_dict(unwrap(self.raw[self.task.ema_source]).state_dict())
+        loaded = init_nets(self.unwrapped, self.task.ema_source, path)
+        if "G_ema" in self.unwrapped and self.task.ema_source in loaded:
+            self.unwrapped["G_ema"].load_state_dict(unwrap(self.unwrapped[self.task.ema_source]).state_dict())
         if self.info.is_main:
             fresh = sorted(set(self.trained) - set(loaded))
             print(f"--init-from {path}: " + ", ".join(f"{k} <- {v}" for k, v in sorted(loaded.items()))
@@ -334,7 +334,7 @@ class Trainer:
         folder, state, rejected = None, None, []
         for candidate in reversed(folders):
             try:
-                state = ckpt.load_checkpoint(candidate, self.raw)
+                state = ckpt.load_checkpoint(candidate, self.unwrapped)
             except ckpt.CorruptCheckpoint as err:
                 rejected.append(f"{candidate.name}: {err}")
                 if self.info.is_main:
@@ -403,7 +403,7 @@ class Trainer:
     # -- one step -------------------------------------------------------------------------------------------------
     def run_phase(self, phase, batch) -> tuple[bool, dict[str, float]]:
         trained = self.owned[phase.optimizer]
-        for name, net in self.raw.items():
+        for name, net in self.unwrapped.items():
             if name != "G_ema":
                 net.requires_grad_(name in trained)
         opt = self.optimizers[phase.optimizer]
@@ -425,7 +425,7 @@ class Trainer:
                                        f"support: give it an interval > 1 (lazy regularisation) or train without "
                                        f"--compile ({err})") from err
                 raise
-        params = [p for name in trained for p in self.raw[name].parameters()]
+        params = [p for name in trained for p in self.unwrapped[name].parameters()]
         ok = grads_finite(params)  # gradients are all-reduced, so every rank decides the same
         if ok:
             opt.step()
@@ -452,7 +452,7 @@ class Trainer:
             self.bad_streak = 0
         if self.task.ema_source is not None:
             beta = ema_beta(self.tc.batch, self.nimg, self.tc.ema_halflife_kimg, self.tc.ema_rampup)
-            update_ema(self.raw["G_ema"], self.raw[self.task.ema_source], beta)
+            update_ema(self.unwrapped["G_ema"], self.unwrapped[self.task.ema_source], beta)
         self.step += 1
         self.nimg += self.tc.batch
         return scalars
@@ -532,7 +532,7 @@ class Trainer:
             print(f"semsynth train {self.run.task}: {len(self.dataset)} items of {self.run.data.name}, batch "
                   f"{tc.batch} ({info.world_size} x {self.batch_per_rank}) on {info.device}, "
                   f"{'bf16 autocast' if self.autocast else 'fp32'}; run dir {self.run_dir}\n"
-                  f"{parameter_table(self.raw)}")
+                  f"{parameter_table(self.unwrapped)}")
             self.fixed = self.task.fixed_inputs(self.dataset, tc.sample_count, torch.Generator().manual_seed(tc.seed))
         total = tc.steps()
         start_step, start_time = self.step, time.time()
@@ -549,9 +549,9 @@ class Trainer:
                         stopped_early = True
                         break
                 wait_start = time.time()
-                raw = next(batches)
+                cpu_batch = next(batches)
                 waited += time.time() - wait_start
-                batch = batch_to_device(raw, info.device, tc.channels_last)
+                batch = batch_to_device(cpu_batch, info.device, tc.channels_last)
                 for k, v in self.train_step(batch).items():
                     sums[k] = sums.get(k, 0.0) + v
                     counts[k] = counts.get(k, 0) + 1

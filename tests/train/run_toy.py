@@ -62,7 +62,7 @@ def main() -> None:
             # StyleGAN2's w_avg is a per-rank running average of the rank's own latents (DDP hands rank 0's to
             # every rank at each forward); stylegan2-ada's consistency check skips it too
             hashes = {name: digest({k: v for k, v in net.state_dict().items() if not k.endswith("w_avg")})
-                      for name, net in trainer.raw.items()}
+                      for name, net in trainer.unwrapped.items()}
             for name, opt in trainer.optimizers.items():
                 state = opt.state_dict()["state"]
                 hashes[f"opt_{name}"] = digest({f"{i}.{k}": v for i, s in state.items() for k, v in s.items()

@@ -15,15 +15,7 @@ from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.kid import kid_from_features
 from semsynth.evaluation.metrics.layout import boundary_fraction, isolated_fraction
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
-
-
-class ColourStats(torch.nn.Module):
-    """Stand-in extractor: 8-d colour statistics of uint8 images (cheap, deterministic, sensitive to content)."""
-    weights_sha256 = "stand-in"
-
-    def forward(self, images):
-        x = images.float() / 255
-        return torch.cat([x.mean((2, 3)), x.std((2, 3)), x.amax((1, 2, 3))[:, None], x.amin((1, 2, 3))[:, None]], 1)
+from tests.helpers.colour_stats import ColourStats
 
 
 @pytest.fixture(autouse=True)

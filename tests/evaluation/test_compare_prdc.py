@@ -3,24 +3,15 @@ import json
 import math
 
 import pytest
-import torch
 
 from semsynth.cli.main import main
 from semsynth.evaluation import protocol
 from semsynth.evaluation.metrics import inception as inception_module
 from semsynth.evaluation.metrics.prdc import prdc
+from tests.helpers.colour_stats import ColourStats
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
 PRDC_KEYS = ("precision", "recall", "density", "coverage")
-
-
-class ColourStats(torch.nn.Module):
-    """Stand-in extractor: 8-d colour statistics of uint8 images."""
-    weights_sha256 = "stand-in"
-
-    def forward(self, images):
-        x = images.float() / 255
-        return torch.cat([x.mean((2, 3)), x.std((2, 3)), x.amax((1, 2, 3))[:, None], x.amin((1, 2, 3))[:, None]], 1)
 
 
 @pytest.fixture(autouse=True)

@@ -11,17 +11,9 @@ from semsynth import __version__
 from semsynth.cli.main import main
 from semsynth.evaluation.metrics import inception as inception_module
 from tests.evaluation.test_compare import compare_args
+from tests.helpers.colour_stats import ColourStats
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
-
-
-class ColourStats(torch.nn.Module):
-    """Stand-in extractor: 8-d colour statistics of uint8 images."""
-    weights_sha256 = "stand-in"
-
-    def forward(self, images):
-        x = images.float() / 255
-        return torch.cat([x.mean((2, 3)), x.std((2, 3)), x.amax((1, 2, 3))[:, None], x.amin((1, 2, 3))[:, None]], 1)
 
 
 @pytest.fixture(autouse=True)

@@ -20,18 +20,10 @@ from semsynth.train import checkpoint as ckpt
 from semsynth.train import evaluation_hook
 from semsynth.train.config import TrainConfig, build_run_config
 from semsynth.train.engine import Trainer, run_training
+from tests.helpers.colour_stats import ColourStats
 
 SIZE = (32, 64)
 EVERY_2_STEPS = {"eval_every": 0.004, "batch": 2}  # 0.004 kimg = 4 images = 2 steps of batch 2
-
-
-class ColourStats(torch.nn.Module):
-    """Stand-in extractor: 8-d colour statistics of uint8 images (cheap, deterministic, sensitive to content)."""
-    weights_sha256 = "stand-in"
-
-    def forward(self, images):
-        x = images.float() / 255
-        return torch.cat([x.mean((2, 3)), x.std((2, 3)), x.amax((1, 2, 3))[:, None], x.amin((1, 2, 3))[:, None]], 1)
 
 
 @pytest.fixture(autouse=True)

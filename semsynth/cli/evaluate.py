@@ -59,7 +59,7 @@ def resolve_device(name: str) -> str:
 
 
 RECORDED_ARGS = ("metric", "real", "fake", "root", "split", "size", "n", "seed", "inception", "batch", "kid_subsets",
-                 "kid_subset_size", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images", "labels")
+                 "kid_subset_size", "k", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images", "labels")
 
 
 def recorded_args(args) -> dict:
@@ -143,16 +143,19 @@ def run_prdc(args) -> int:
     real, fingerprint = _open_real(args, mode="images")
     device = resolve_device(args.device)
     extractor = inception.load_inception(args.inception, device=device)
-    key = protocol.real_key("features", fingerprint, extractor) if args.use_cache else None
+    key = protocol.real_key("features", fingerprint, extractor)
     opts = dict(batch=args.batch, limit=args.n, progress=True)
-    real_feats = protocol.real_features(real, extractor, key, cache_dir=args.cache_dir, **opts)
+    real_feats = protocol.real_features(real, extractor, key if args.use_cache else None, cache_dir=args.cache_dir,
+                                        **opts)
     fake_feats = extract_features(args.fake, extractor, **opts)
     result = {"metric": "prdc", "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256,
-              "protocol": PROTOCOL, **protocol.prdc(real_feats, fake_feats, args.k, device=device)}
+              **protocol.prdc(real_feats, fake_feats, args.k, device=device)}
     _print_rows([("precision", result["precision"]), ("recall", result["recall"]), ("density", result["density"]),
                  ("coverage", result["coverage"]), ("k nearest neighbours", result["k"]),
                  ("real images", result["n_real"]), ("fake images", result["n_fake"]),
                  ("Inception SHA-256", extractor.weights_sha256[:16] + "...")])
+    result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
+                                     stats_keys=[key])
     _write_json(args.json, result)
     return 0
 
@@ -266,7 +269,7 @@ def run_layout(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------- verify
-RUNNERS = {"fid": run_fid_kid, "kid": run_fid_kid, "miou": run_miou, "layout": run_layout}
+RUNNERS = {"fid": run_fid_kid, "kid": run_fid_kid, "prdc": run_prdc, "miou": run_miou, "layout": run_layout}
 
 
 def _rerun_evaluate(stored: dict, device: str, use_cache: bool) -> dict:

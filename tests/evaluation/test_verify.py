@@ -37,7 +37,7 @@ def edit(path, change):
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("metric", ["fid", "kid"])
+@pytest.mark.parametrize("metric", ["fid", "kid", "prdc"])
 def test_verify_passes_on_a_fresh_evaluate_json_and_names_a_changed_number(tmp_path, metric, capsys):
     photos(tmp_path / "real", 12, 0)
     photos(tmp_path / "fake", 10, 1, bright=40)
@@ -52,8 +52,8 @@ def test_verify_passes_on_a_fresh_evaluate_json_and_names_a_changed_number(tmp_p
     capsys.readouterr()
     assert main(["evaluate", "verify", str(out)]) == 0
     assert "DIFFERS" not in capsys.readouterr().out
-    key = "fid" if metric == "fid" else "kid_mean"
-    edit(out, lambda d: d.update({key: d[key] * (1 + 1e-5)}))
+    key = {"fid": "fid", "kid": "kid_mean", "prdc": "density"}[metric]
+    edit(out, lambda d: d.update({key: d[key] * (1 + 1e-5) + 1e-5}))
     assert main(["evaluate", "verify", str(out)]) == 1
     captured = capsys.readouterr()
     assert "DIFFERS" in captured.out and key in captured.err

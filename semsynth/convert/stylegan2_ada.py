@@ -20,13 +20,13 @@ half precision on GPUs; semsynth runs float32, i.e. the official `force_fp32=Tru
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import torch
 
 from semsynth.convert import safe_pickle
+from semsynth.file_hash import sha256_file
 from semsynth.models.io import save_pretrained
 from semsynth.models.layers import setup_filter
 from semsynth.models.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
@@ -53,7 +53,7 @@ def convert(source, out, *, size=None, class_set=None, which_epoch="latest") -> 
     if size is not None and tuple(size) != tuple(resolution):
         raise ValueError(f"{source} holds {resolution[0]}x{resolution[1]} networks; --size {size[0]}x{size[1]} "
                          "cannot change that")
-    provenance = {"kind": "stylegan2-ada", "source": str(source), "sha256": _sha256(source),
+    provenance = {"kind": "stylegan2-ada", "source": str(source), "sha256": sha256_file(source),
                   "init_kwargs": {name: _json_safe(safe_pickle.init_kwargs(snapshot[name]))
                                   for name in ("G", "D", "G_ema") if safe_pickle.is_module(snapshot.get(name))}}
     extra = {"task": "image", "output": "image", "size": resolution, "dataset": _dataset_name(snapshot),
@@ -205,9 +205,3 @@ def _json_safe(value):
     return value if isinstance(value, (str, int, float, bool)) or value is None else repr(value)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -8,7 +8,6 @@ cache file `<torch hub dir>/checkpoints/vgg19-dcbb9e9d.pth`.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -17,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models.vgg import cfgs, make_layers
+
+from semsynth.file_hash import sha256_file
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"                 # torchvision's name for the ImageNet VGG-19 weights
 VGG19_URL = "https://download.pytorch.org/models/" + VGG19_FILE
@@ -36,11 +37,7 @@ def check_hash(path: Path) -> None:
     match = _HASH_IN_NAME.search(path.name)
     if not match:
         return
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            sha.update(chunk)
-    digest = sha.hexdigest()
+    digest = sha256_file(path)
     if not digest.startswith(match.group(1)):
         raise ValueError(f"{path}: SHA-256 {digest[:16]}... does not start with {match.group(1)!r} from its name; "
                          f"the file is corrupt or not torchvision's {VGG19_FILE}")

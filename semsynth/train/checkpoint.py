@@ -9,7 +9,6 @@ trained on. Folders written before manifests existed are checked for readability
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from semsynth.file_hash import sha256_file
 from semsynth.models.io import state_dict_for_saving, unwrap
 
 STATE_NAME = "state.pt"
@@ -94,11 +94,7 @@ def save_checkpoint(run_dir, step: int, nets: dict[str, torch.nn.Module], state:
 
 
 def file_record(path: Path) -> dict:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def check_manifest(folder: Path) -> None:

@@ -13,7 +13,6 @@ with a warning and the search goes on.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import warnings
@@ -25,6 +24,7 @@ import torch.nn as nn
 
 from semsynth.evaluation.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
 from semsynth.evaluation.metrics.resize import resize_bilinear_tf1
+from semsynth.file_hash import sha256_file
 
 STATE_DICT_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 STATE_DICT_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
@@ -55,12 +55,7 @@ def _hub_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_of = sha256_file  # the name this module's callers use
 
 
 def _package_torchscript() -> Path | None:

@@ -17,6 +17,13 @@ TINY_RUNS = {  # name -> (task, task overrides)
 }
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Real statistics go to each test's own cache, never to ~/.cache (and no test reads another's entries)."""
+    monkeypatch.setenv("SEMSYNTH_CACHE", str(tmp_path / "semsynth-cache"))
+    return tmp_path / "semsynth-cache" / "real-stats"
+
+
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory) -> dict:
     """One-step runs of every task on synthetic-streets at 32x64: real run folders with exported models.

@@ -23,13 +23,6 @@ class CountingColourStats(ColourStats):
         return super().forward(images)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Real statistics go to this test's own cache, never to ~/.cache."""
-    monkeypatch.setenv("SEMSYNTH_CACHE", str(tmp_path / "semsynth-cache"))
-    return tmp_path / "semsynth-cache" / "real-stats"
-
-
 @pytest.fixture
 def stand_in(monkeypatch):
     monkeypatch.setattr(inc, "load_inception", lambda path=None, device="cpu", sha256=None: CountingColourStats())

@@ -10,13 +10,6 @@ from semsynth.evaluation.metrics import inception as inception_module
 pytestmark = pytest.mark.xdist_group("tiny_runs")
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Real statistics go to this test's own cache, never to ~/.cache."""
-    monkeypatch.setenv("SEMSYNTH_CACHE", str(tmp_path / "semsynth-cache"))
-    return tmp_path / "semsynth-cache" / "real-stats"
-
-
 class CountingColourStats(torch.nn.Module):
     """Stand-in extractor (8-d colour statistics) that counts the images it sees: tells a real-statistics cache
     hit from a recomputation without the real Inception."""

@@ -9,7 +9,7 @@ from semsynth.evaluation.compare import real_set
 from semsynth.evaluation.curves import read_stats
 from semsynth.evaluation.metrics.layout import class_shares, neighbour_fractions
 from semsynth.evaluation.plots import MISSING, available
-from tests.evaluation.test_compare import compare_args, private_cache, stand_in  # noqa: F401  (fixtures)
+from tests.evaluation.test_compare import compare_args, stand_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
 

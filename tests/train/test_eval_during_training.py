@@ -26,12 +26,6 @@ SIZE = (32, 64)
 EVERY_2_STEPS = {"eval_every": 0.004, "batch": 2}  # 0.004 kimg = 4 images = 2 steps of batch 2
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Real statistics go to this test's own cache, never to ~/.cache."""
-    monkeypatch.setenv("SEMSYNTH_CACHE", str(tmp_path / "semsynth-cache"))
-
-
 @pytest.fixture
 def stand_in(monkeypatch):
     monkeypatch.setattr(inception, "load_inception", lambda path=None, device="cpu", sha256=None: ColourStats())

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.parametrizations import spectral_norm
+
+from semsynth.models.spectral_norm import raw_weight, spectral_norm
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,7 @@ class MultiscalePatchDiscriminator(nn.Module):
                                     for _ in range(cfg.num_d))
         for m in self.modules():  # xavier-normal gain 0.02, zero biases (SPADE init_type=xavier)
             if isinstance(m, nn.Conv2d):
-                weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
-                nn.init.xavier_normal_(weight, gain=0.02)
+                nn.init.xavier_normal_(raw_weight(m), gain=0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 

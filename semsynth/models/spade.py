@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.parametrizations import spectral_norm
+
+from semsynth.models.spectral_norm import raw_weight, spectral_norm
 
 FAMILIES = ("spade", "oasis")
 NORMS = ("instance", "batch", "syncbatch")
@@ -45,8 +46,7 @@ def init_xavier(module: nn.Module, gain: float) -> None:
     `init_variance=0.02`). Spectral-normalised weights are initialised through their `original` tensor."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
-            nn.init.xavier_normal_(weight, gain=gain)
+            nn.init.xavier_normal_(raw_weight(m), gain=gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm
+
+from semsynth.models.spectral_norm import raw_weight, spectral_norm
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,7 @@ class UNet(nn.Module):
         """OASIS `init_networks`: xavier-normal(gain) weights, zero biases (spectral-norm convs: the raw weight)."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                w = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
-                nn.init.xavier_normal_(w, gain=gain)
+                nn.init.xavier_normal_(raw_weight(m), gain=gain)
                 nn.init.zeros_(m.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """StyleGAN2 building blocks in plain PyTorch ops (no CUDA extension): equalised-lr layers, bias + activation,
-FIR resampling, minibatch stddev, modulated convolution as one grouped conv, noise injection. The one copy of
+FIR resampling, minibatch stddev, modulated convolution (fused or not), noise injection. The one copy of
 these in the package: the wavelet discriminator (rosinality's SWAGAN layers) is built from them too.
 
 Follows NVlabs/stylegan2-ada-pytorch training/networks.py and torch_utils/ops/{upfirdn2d,conv2d_resample,bias_act}.py.
@@ -174,21 +174,46 @@ class MinibatchStd(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------ modulation
+def use_fused_modconv(batch: int) -> bool:
+    """Which form of modulated conv to run: fused (one grouped conv) only for a single sample with autograd off.
+
+    Training always runs the non-fused form, as StyleGAN2-ADA: the fused form's per-sample weights [N, O, I, k, k]
+    and its grouped-conv weight gradient cost memory and time (~300 MB per 512-channel layer at batch 32 on a GPU).
+    Without autograd, measured by bench/modconv.py (CPU, 1 thread, fp32, fwd ms fused / non-fused; filled in below)
+    the fused form wins only at N = 1, where its one plain conv skips the two activation-sized scalings."""
+    return batch == 1 and not torch.is_grad_enabled()
+
+
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
-                     up: int = 1, padding: int = 0, resample_filter: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-sample modulated (and demodulated) conv as ONE grouped conv (groups = N).
+                     up: int = 1, padding: int = 0, resample_filter: torch.Tensor | None = None,
+                     fused: bool | None = None) -> torch.Tensor:
+    """Per-sample modulated (and demodulated) conv (StyleGAN2 Eq. 1-3):
+    w'_{n,o,i,k} = w_{o,i,k} * s_{n,i};  d_{n,o} = rsqrt(sum_{i,k} w'^2 + 1e-8);  y = conv(x, w' * d).
 
     x [N, C_in, H, W], weight [C_out, C_in, k, k], styles [N, C_in] -> [N, C_out, H*up, W*up].
-    w'_{n,o,i,k} = w_{o,i,k} * s_{n,i};  d_{n,o} = rsqrt(sum_{i,k} w'^2 + 1e-8)  (StyleGAN2 Eq. 1-3).
+    fused=True: ONE grouped conv (groups = N) with per-sample weights. fused=False: scale x by the styles, one
+    shared-weight conv, multiply by d [N, C_out]; the same function, as the conv is linear in x and in w.
+    None chooses by `use_fused_modconv`. Per-sample weights and d are float32 in both forms (bf16 autocast casts
+    only what enters the conv), as the official code keeps its demodulation coefficients in float32.
     """
     N, c_in, H, W = x.shape
     c_out, _, kh, kw = weight.shape
-    w = weight.to(x.dtype).unsqueeze(0) * styles.to(x.dtype).reshape(N, 1, c_in, 1, 1)  # [N, C_out, C_in, kh, kw]
+    if fused is None:
+        fused = use_fused_modconv(N)
+    w = d = None
+    if demodulate or fused:
+        w = weight.float().unsqueeze(0) * styles.float().reshape(N, 1, c_in, 1, 1)      # [N, C_out, C_in, kh, kw]
     if demodulate:
-        d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()                            # [N, C_out]
+        d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()                              # [N, C_out]
+    if not fused:
+        x = x * styles.to(x.dtype).reshape(N, c_in, 1, 1)
+        x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, padding=padding)
+        return x * d.to(x.dtype).reshape(N, c_out, 1, 1) if demodulate else x
+    if demodulate:
         w = w * d.reshape(N, c_out, 1, 1, 1)
     x = x.reshape(1, N * c_in, H, W)                                                    # samples become groups
-    x = conv2d_resample(x, w.reshape(N * c_out, c_in, kh, kw), resample_filter, up=up, padding=padding, groups=N)
+    w = w.to(x.dtype).reshape(N * c_out, c_in, kh, kw)
+    x = conv2d_resample(x, w, resample_filter, up=up, padding=padding, groups=N)
     return x.reshape(N, c_out, x.shape[2], x.shape[3])
 
 

@@ -1,5 +1,6 @@
 """Time, page faults and peak RSS of one SPADE G forward+backward under three spectral norms: semsynth's
-(semsynth/models/spectral_norm.py), torch's parametrization and torch's hook (the official codes' choice).
+(semsynth/models/spectral_norm.py), torch's parametrization and torch's hook (the official codes' choice); and
+semsynth's with a channels_last G and input.
 
 Each (variant, round) runs in its own process, so ru_maxrss is that variant's peak; variants are interleaved per
 round. Defaults: 128x256, 36 label channels, ngf 64, batch 1, batch norm, 1 thread (issue 15). Prints numbers.
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ("semsynth", "torch-parametrization", "torch-hook")
+VARIANTS = ("semsynth", "torch-parametrization", "torch-hook", "semsynth+channels_last")
 
 
 def one_process(variant: str, size, ngf: int, steps: int) -> dict:
@@ -30,6 +31,8 @@ def one_process(variant: str, size, ngf: int, steps: int) -> dict:
     torch.manual_seed(0)
     G = spade.SPADEGenerator(spade.SPADEGeneratorConfig(label_channels=36, ngf=ngf, resolution=tuple(size))).train()
     seg = torch.zeros(1, 36, *size).scatter_(1, torch.randint(0, 36, (1, 1, *size)), 1.0)
+    if variant.endswith("channels_last"):
+        G, seg = G.to(memory_format=torch.channels_last), seg.contiguous(memory_format=torch.channels_last)
     times, faults = [], []
     for step in range(steps + 1):  # the first step warms up allocator and kernels
         f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()

@@ -177,10 +177,18 @@ class MinibatchStd(nn.Module):
 def use_fused_modconv(batch: int) -> bool:
     """Which form of modulated conv to run: fused (one grouped conv) only for a single sample with autograd off.
 
-    Training always runs the non-fused form, as StyleGAN2-ADA: the fused form's per-sample weights [N, O, I, k, k]
-    and its grouped-conv weight gradient cost memory and time (~300 MB per 512-channel layer at batch 32 on a GPU).
-    Without autograd, measured by bench/modconv.py (CPU, 1 thread, fp32, fwd ms fused / non-fused; filled in below)
-    the fused form wins only at N = 1, where its one plain conv skips the two activation-sized scalings."""
+    With autograd on (training) it is the non-fused form, as StyleGAN2-ADA: the fused form's per-sample weights
+    [N, O, I, k, k] and its grouped-conv weight gradient cost memory and time (~300 MB per 512-channel layer at
+    batch 32 on a GPU; the issue measured the CPU training iteration 0.86x official fused, 1.00x non-fused).
+    bench/modconv.py, CPU, 1 thread, fp32, ms fused / non-fused, median of 3 on a loaded 2-core machine (+-20%):
+        layer (C, HxW)      N  forward no-grad   fwd+bwd
+        small 256, 16x16    1   10.7 / 16.0      63.2 / 49.6
+        small 256, 32x32    1   50.8 / 51.7     208.8 / 188.5
+        small 256, 32x32    4  189.7 / 180.4    577.2 / 559.7
+        small 128, 64x64    4  141.6 / 141.2    469.7 / 580.8
+        tiny 32, 64x64      4    8.3 / 14.1      39.6 / 63.0
+    fwd+bwd favours non-fused at most sizes; without autograd the fused form wins or ties at N = 1, and N > 1 is
+    a tie within the noise, so N > 1 runs non-fused there too (no per-sample weight tensor, less memory)."""
     return batch == 1 and not torch.is_grad_enabled()
 
 

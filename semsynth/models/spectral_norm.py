@@ -5,7 +5,10 @@ whose backward makes four or five weight-sized temporaries per layer (g / sigma,
 their sum). SPADE's 1024-channel 3x3 convs hold 38 MB weights, above glibc's mmap threshold, so each temporary is
 a fresh mmap: the issue measured 537k page faults per SPADE G step vs 258k for the hook-based SN. Here the
 division has its own backward, (g - <g, W_sn> u v^T) / sigma, written into ONE new tensor (the gradient itself),
-and the power iteration writes into the stored u, v.
+and the power iteration writes into the stored u, v. bench/spectral_norm.py, SPADE G fwd+bwd at 128x256, 36 ch,
+ngf 64, 1 thread, 2 processes each: 275k minor faults/step and 1786 MB peak RSS vs 469k and 1959 MB for torch's
+parametrization (step time too noisy on the shared machine to rank: 16-78 s vs 14-22 s; per 1024-channel 3x3 layer
+the SN backward alone measured 0.19 s vs 0.67 s).
 
 Semantics are those of the original (and of both torch versions): one power iteration per training forward,
 u and v updated in place and treated as constants by autograd; in eval, no iteration and sigma = u^T W v with the

@@ -79,7 +79,9 @@ def painting_to_ids(image: np.ndarray, classes: ClassSet, size: tuple[int, int])
 
 def ids_to_canvas(ids: np.ndarray, classes: ClassSet, scale: int) -> dict:
     """uint8 [h, w] ids -> an ImageEditor value: an opaque ignore-coloured background (what the eraser uncovers)
-    under one RGBA layer with the layout's colours, each id a scale x scale block (ignore pixels left transparent)."""
+    under one RGBA layer with the layout's colours, each id a scale x scale block (ignore pixels left transparent),
+    and their composite: the editor sends it back as it is until the first stroke, so "generate" right after
+    "sample" or "upload" needs it."""
     big = np.repeat(np.repeat(np.asarray(ids), scale, 0), scale, 1)
     layer = np.zeros((*big.shape, 4), np.uint8)
     layer[..., :3] = classes.colorize(big)
@@ -87,7 +89,8 @@ def ids_to_canvas(ids: np.ndarray, classes: ClassSet, scale: int) -> dict:
     background = np.zeros((*big.shape, 4), np.uint8)
     background[..., :3] = classes.ignore_color
     background[..., 3] = 255
-    return {"background": background, "layers": [layer], "composite": None}
+    composite = np.concatenate([flatten(layer, classes.ignore_color), background[..., 3:]], axis=2)
+    return {"background": background, "layers": [layer], "composite": composite}
 
 
 def blank_canvas(classes: ClassSet, size: tuple[int, int], scale: int) -> dict:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from semsynth.app import callbacks
@@ -38,6 +37,16 @@ def legend_html(models: AppModels) -> str:
     return "<div id='legend'>" + "".join(items) + "</div>"
 
 
+def shares_html(rows: list[tuple[str, float]], colors: dict[str, str]) -> str:
+    """A small bar chart of the layout's class shares, one bar per class in its palette colour (plain HTML: it
+    needs no plotting library and looks the same everywhere)."""
+    bar = ('<div style="display:flex;align-items:center;gap:6px;margin:1px 0"><span style="width:110px;'
+           'text-align:right;font-size:12px">{name}</span><span style="display:inline-block;height:12px;width:{pct:.1f}%;'
+           'background:{color};border:1px solid #888"></span><span style="font-size:12px">{pct:.1f}%</span></div>')
+    body = "".join(bar.format(name=name, pct=100 * share, color=colors[name]) for name, share in rows)
+    return f"<div id='share-bars'><b>class shares</b>{body or '<div>(no labelled pixels yet)</div>'}</div>"
+
+
 @contextmanager
 def shown_on_page():
     """Expected errors -> gr.Error (a message on the page) instead of a server-side traceback."""
@@ -59,8 +68,7 @@ def build_page(models: AppModels, limits: UploadLimits = UploadLimits(), title: 
         """(snapped label map, class-share bars, id-map PNG path) for a layout."""
         path = out_dir / f"layout_ids_{abs(hash(ids.tobytes())) % 10**12}.png"
         Image.fromarray(ids).save(path)
-        rows = callbacks.share_rows(ids, cs)
-        bars = pd.DataFrame({"class": [r[0] for r in rows], "share": [r[1] for r in rows]})
+        bars = shares_html(callbacks.share_rows(ids, cs), dict(zip(cs.names, palette)))
         big = np.repeat(np.repeat(cs.colorize(ids), scale, 0), scale, 1)
         return big, bars, str(path)
 
@@ -123,9 +131,7 @@ def build_page(models: AppModels, limits: UploadLimits = UploadLimits(), title: 
             with gr.Column(scale=2):
                 snapped = gr.Image(label="snapped label map (what the models get)", elem_id="snapped",
                                    interactive=False, format="png")
-                shares = gr.BarPlot(pd.DataFrame({"class": [], "share": []}), x="class", y="share", color="class",
-                                    color_map=dict(zip(cs.names, palette)), label="class shares", elem_id="shares",
-                                    y_lim=[0, 1], sort="-y", height=220)
+                shares = gr.HTML(shares_html([], {}), label="class shares", elem_id="shares")
                 id_map = gr.File(label="id map (PNG, one class id per pixel)", elem_id="idmap", interactive=False)
         with gr.Row():
             seed = gr.Number(0, label="noise seed", precision=0, elem_id="seed")

@@ -92,6 +92,7 @@ def test_paint_generate_download_and_refuse_a_bomb(app_url, tmp_path):
         for photos in first.values():
             assert [photo.shape[:2] for photo in photos] == [SIZE, SIZE]
         assert not np.array_equal(*first["#photos-1"]), "the unpaired model's two noise variants are identical"
+        assert re.search(r"road\s*100\.0%", page.inner_text("#shares")), page.inner_text("#shares")
 
         # the id map holds road where the stroke was (the middle of the stroke, in model pixels)
         with page.expect_download() as download:

@@ -140,3 +140,9 @@ def test_synthesize_input_is_the_snapped_map(models):
     ids = np.full(SIZE, BUILDING, np.uint8)
     out = models.sis[1].pipe.synthesize(torch.from_numpy(ids.astype(np.int64))[None], classes=models.classes)
     assert torch.equal(out.labels[0], torch.from_numpy(ids.astype(np.int64)))
+
+
+def test_app_without_gradio_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "gradio", None)  # as if the [app] extra were not installed
+    assert main(["app", "--sis", "runs/sis"]) == 2
+    assert "pip install 'semsynth[app]'" in capsys.readouterr().err

@@ -10,10 +10,10 @@ from PIL.Image import DecompressionBombError
 from safetensors import SafetensorError
 
 from semsynth import __version__
-from semsynth.cli import compare, convert, data, demo, evaluate, generate, sample, train
+from semsynth.cli import app, compare, convert, data, demo, evaluate, generate, sample, train
 
 # command modules, in the order `semsynth --help` lists them
-COMMAND_MODULES = [data, train, sample, generate, compare, demo, evaluate, convert]
+COMMAND_MODULES = [data, train, sample, generate, compare, demo, evaluate, convert, app]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from semsynth.evaluation.metrics.images import (as_label_batches, list_labels, m
                                                 read_rgb)
 from semsynth.evaluation.metrics.layout import (class_histogram, class_proportions, colorized_batches,
                                                 format_share_table, fsd, js_divergence, neighbour_fractions,
-                                                share_table)
+                                                neighbour_ratios, share_table)
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import PROTOCOL, open_real
 from semsynth.inference.segment import load_segmenter, segment
@@ -240,10 +240,15 @@ def run_layout(args) -> int:
               "js_divergence": js_divergence(real_hist, fake_hist),
               "fsd": fsd(class_proportions(real_labels(), c, ignore), class_proportions(fake_labels(), c, ignore))}
     summary = [("JS divergence (bits)", result["js_divergence"]), ("FSD", result["fsd"])]
-    for side, batches in (("real", real_labels()), ("fake", fake_labels())):
-        for key, value in neighbour_fractions(batches, ignore).items():
+    fractions = {side: neighbour_fractions(batches, ignore) for side, batches in (("real", real_labels()),
+                                                                                  ("fake", fake_labels()))}
+    for side, values in fractions.items():
+        for key, value in values.items():
             result[f"{side}_{key}"] = value
             summary.append((f"{key.replace('_', ' ')} ({side})", value))
+    for key, value in neighbour_ratios(fractions["real"], fractions["fake"]).items():
+        result[key] = value  # fake / real
+        summary.append((f"{key.replace('_', ' ')} (fake / real)", "n/a (real is 0)" if value is None else value))
     provenance = {"n_real": fingerprint["n"], "n_fake": len(list_labels(args.fake)[: args.n])}
     try:
         extractor = inception.load_inception(args.inception, device=resolve_device(args.device))

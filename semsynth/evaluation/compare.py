@@ -24,7 +24,7 @@ from semsynth.evaluation.metrics import inception as inception_module
 from semsynth.evaluation.metrics.features import extract_features
 from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.kid import default_subset_size
-from semsynth.evaluation.metrics.layout import class_shares, js_divergence, neighbour_fractions
+from semsynth.evaluation.metrics.layout import class_shares, js_divergence, neighbour_fractions, neighbour_ratios
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import kid, real_features, real_key
 from semsynth.evaluation.plots import SIDE_BY_SIDE_N
@@ -166,9 +166,10 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     real_shares = class_shares(real_labels, classes.num_classes, classes.ignore_index)
     fake_shares = class_shares(fake_labels, classes.num_classes, classes.ignore_index)
     row["js_divergence"] = float(js_divergence(real_shares, fake_shares))
-    rows.append(row)
     real_fractions = neighbour_fractions(real_labels, classes.ignore_index)
     fake_fractions = neighbour_fractions(fake_labels, classes.ignore_index)
+    row.update(neighbour_ratios(real_fractions, fake_fractions))  # speckle: generated / real, 1 = as real maps
+    rows.append(row)
     layout_statistics = {"class_shares": {"real": real_shares.tolist(), "generated": fake_shares.tolist()},
                          **{k: {"real": real_fractions[k], "generated": fake_fractions[k]} for k in real_fractions}}
     samples = {"generated layout": _hwc(fake_colors[:SIDE_BY_SIDE_N])}  # the side-by-side plot: one column per model

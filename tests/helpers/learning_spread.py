@@ -23,6 +23,8 @@ MEASURES = {
     "layout-stylegan2": ("tests.train.test_layout_learning", {"arch": "stylegan2", "output": "labels"}),
     "layout-dcgan": ("tests.train.test_layout_learning", {"arch": "dcgan", "output": "labels"}),
     "layout-rgb": ("tests.train.test_layout_learning", {"arch": "stylegan2", "output": "rgb"}),
+    "layout-clean": ("tests.train.test_layout_clean_learning", {"setting": "tiny"}),
+    "layout-clean-old": ("tests.train.test_layout_clean_learning", {"setting": "old"}),
 }
 
 

@@ -74,7 +74,7 @@ def test_training_steps_update_both_nets(arch, output, d_input):
 
 
 def test_gumbel_reals_are_distributions_with_ignore_zero_and_keep_the_label():
-    task = tiny_layout()
+    task = tiny_layout(real_smoothing=0.05)  # the Config default; the tiny preset's 0 gives exact one-hot reals
     batch = TinyLabelSet().batch(range(4))
     x = task.real_input(batch)
     valid = batch["label"] != 255
@@ -84,6 +84,15 @@ def test_gumbel_reals_are_distributions_with_ignore_zero_and_keep_the_label():
     print(f"argmax of smoothed + Gumbel reals agrees with the label on {agree:.3f} of pixels")
     assert agree > 0.9
     assert 0.5 < float(x.max(1).values[valid].mean()) < 0.999  # not exactly one-hot: no value tell for D
+
+
+def test_gumbel_reals_without_smoothing_are_exactly_one_hot():
+    task = tiny_layout(real_smoothing=0.0)  # the tiny preset: no real pixel flipped by the relaxation's noise
+    batch = TinyLabelSet().batch(range(4))
+    x = task.real_input(batch)
+    valid = batch["label"] != 255
+    assert torch.isfinite(x).all() and set(x.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(x.argmax(1)[valid], batch["label"][valid])
 
 
 def test_hard_st_fakes_are_one_hot_with_gradients():

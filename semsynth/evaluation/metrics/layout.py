@@ -138,6 +138,13 @@ def isolated_fraction(labels: torch.Tensor | Iterable[torch.Tensor], ignore_inde
     return neighbour_fractions(labels, ignore_index)["isolated_fraction"]
 
 
+def neighbour_ratios(real: dict[str, float], generated: dict[str, float]) -> dict[str, float | None]:
+    """{"boundary_ratio", "isolated_ratio"}: generated / real of two `neighbour_fractions` results, the figures the
+    speckle targets are stated in (1 = as fragmented as real maps); None where the real fraction is 0."""
+    return {key.replace("fraction", "ratio"): (generated[key] / real[key] if real[key] > 0 else None)
+            for key in ("boundary_fraction", "isolated_fraction")}
+
+
 def colorized_batches(label_batches: Iterable[torch.Tensor], classes: ClassSet) -> Iterator[torch.Tensor]:
     """Label maps [N, H, W] -> uint8 colour images [N, 3, H, W] with the class set's palette."""
     for labels in label_batches:

@@ -7,7 +7,8 @@ from semsynth.classes import get_class_set
 from semsynth.evaluation.metrics.fid import fid_from_features
 from semsynth.evaluation.metrics.layout import (boundary_fraction, class_counts, class_histogram, class_proportions,
                                                 class_shares, colorized_batches, fsd, isolated_fraction,
-                                                js_divergence, layout_fid, neighbour_fractions, share_table)
+                                                js_divergence, layout_fid, neighbour_fractions, neighbour_ratios,
+                                                share_table)
 
 
 def test_histogram_excludes_ignore_and_sums_to_one():
@@ -100,3 +101,10 @@ def test_neighbour_fractions_pool_pixels_over_batches_and_never_cross_maps():
     assert neighbour_fractions(torch.tensor([[[0, 1]], [[1, 1]]]))["boundary_fraction"] == pytest.approx(2 / 4)
     with pytest.raises(ValueError, match="every pixel is ignore"):
         neighbour_fractions(torch.full((1, 2, 2), 255))
+
+
+def test_neighbour_ratios_are_generated_over_real_and_none_for_a_zero_real_fraction():
+    real = neighbour_fractions(torch.tensor([[[0, 0, 1, 1]]]))               # boundary 1/2, isolated 0
+    speckled = neighbour_fractions(torch.tensor([[[0, 1], [1, 0]]]))          # boundary 1, isolated 1
+    assert neighbour_ratios(real, speckled) == {"boundary_ratio": pytest.approx(2.0), "isolated_ratio": None}
+    assert neighbour_ratios(speckled, real) == {"boundary_ratio": pytest.approx(0.5), "isolated_ratio": 0.0}

@@ -19,7 +19,8 @@ RESUMABLE_CHANGES = ("total_steps", "total_kimg", "time_limit_minutes", "num_wor
 @dataclass(frozen=True)
 class TrainConfig:
     batch: int = 8                          # global batch (all ranks together); per-rank batch = batch / world size
-    total_steps: int | None = 1000          # run length in optimizer steps; exactly one of total_steps / total_kimg
+    total_steps: int | None = 1000          # run length in optimizer steps; at most one of total_steps / total_kimg
+                                            # (neither = until the time limit ends, see `until_time_limit`)
     total_kimg: float | None = None         # run length in thousands of training images
     seed: int = 0                           # seeds torch / numpy / python RNGs (+ rank), the data order and sample grid
     precision: str = "auto"                 # auto = bf16 autocast on CUDA, fp32 on CPU | fp32 | bf16
@@ -43,9 +44,12 @@ class TrainConfig:
     eval_segmenter: str | None = None       # sis: segmenter (run or model folder) for the proxy mIoU
 
     def __post_init__(self):
-        if (self.total_steps is None) == (self.total_kimg is None):
-            raise ValueError("set exactly one of total_steps (--steps) and total_kimg (--kimg), got "
+        if self.total_steps is not None and self.total_kimg is not None:
+            raise ValueError("set only one of total_steps (--steps) and total_kimg (--kimg), got "
                              f"total_steps={self.total_steps}, total_kimg={self.total_kimg}")
+        if self.total_steps is None and self.total_kimg is None and self.time_limit_minutes is None:
+            raise ValueError("set exactly one of total_steps (--steps) and total_kimg (--kimg), or neither with a "
+                             "time limit (--time-limit-minutes), got none of them")
         if self.total_steps is not None and self.total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {self.total_steps}")
         if self.total_kimg is not None and self.total_kimg <= 0:
@@ -69,10 +73,12 @@ class TrainConfig:
         if self.eval_metric not in EVAL_METRICS:
             raise ValueError(f"unknown eval_metric {self.eval_metric!r}; choose from {list(EVAL_METRICS)}")
 
-    def steps(self) -> int:
-        """Run length in steps (total_kimg rounded up to whole global batches)."""
+    def steps(self) -> int | None:
+        """Run length in steps (total_kimg rounded up to whole global batches); None = until the time limit."""
         if self.total_steps is not None:
             return self.total_steps
+        if self.total_kimg is None:
+            return None
         return max(1, -(-int(round(self.total_kimg * 1000)) // self.batch))
 
 
@@ -192,12 +198,23 @@ def preset_layers(preset: dict, module, task_overrides: dict, where: str) -> lis
     return layers
 
 
+def until_time_limit(train_overrides: dict) -> dict:
+    """The overrides, with the run length cleared when they give a time limit but no length: a budget in time is
+    then used to its end (a preset's step count is a size for runs without a budget, not a ceiling on one). A
+    length the caller sets stays a ceiling."""
+    if train_overrides.get("time_limit_minutes") is None or any(
+            train_overrides.get(k) is not None for k in LENGTH_FIELDS):
+        return train_overrides
+    return {**train_overrides, **dict.fromkeys(LENGTH_FIELDS)}
+
+
 def build_run_config(task: str, data: str = "synthetic-streets", root=None, size=(128, 256), preset: str = "tiny",
                      task_overrides: dict | None = None, train_overrides: dict | None = None,
                      out="runs/run", split: str = "train", augment: bool = False, skip_corrupt: bool = False,
                      data_options: dict | None = None) -> RunConfig:
     """Resolve a run: the task Config's defaults, then PRESETS[preset] of the task module (with its matching
-    variants, see `preset_layers`), then the overrides."""
+    variants, see `preset_layers`), then the overrides. A time limit without a length trains until it ends
+    (`until_time_limit`)."""
     module = task_module(task)
     presets = module.PRESETS
     if preset not in presets:
@@ -206,7 +223,7 @@ def build_run_config(task: str, data: str = "synthetic-streets", root=None, size
     task_layer = {k: v for layer in layers for k, v in layer.get("task", {}).items()}
     task_cfg = dataclasses.asdict(task_config_obj(task, {**task_layer, **(task_overrides or {})}))
     train = _dataclass_from_dict(TrainConfig, merge_train(*[layer.get("train", {}) for layer in layers],
-                                                          train_overrides or {}), "train")
+                                                          until_time_limit(train_overrides or {})), "train")
     return RunConfig(task=task, task_config=_jsonable(task_cfg), train=train,
                      data=DataConfig(name=data, root=None if root is None else str(root), size=tuple(size),
                                      split=split, augment=augment, skip_corrupt=skip_corrupt,

@@ -534,7 +534,8 @@ class Trainer:
                   f"{'bf16 autocast' if self.autocast else 'fp32'}; run dir {self.run_dir}\n"
                   f"{parameter_table(self.unwrapped)}")
             self.fixed = self.task.fixed_inputs(self.dataset, tc.sample_count, torch.Generator().manual_seed(tc.seed))
-        total = tc.steps()
+        total = tc.steps()  # None: until the time limit ends
+        until = float("inf") if total is None else total
         start_step, start_time = self.step, time.time()
         batches = endless_batches(self.loader, self.position, tc.seed)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=None if info.is_main else True,
@@ -542,7 +543,7 @@ class Trainer:
         sums, counts, tick_time, tick_nimg, waited = {}, {}, time.time(), self.nimg, 0.0
         stopped_early = False
         try:
-            while self.step < total:
+            while self.step < until:
                 if tc.time_limit_minutes is not None:
                     late = time.time() - start_time >= tc.time_limit_minutes * 60
                     if broadcast_flag(info, late):
@@ -556,18 +557,18 @@ class Trainer:
                     sums[k] = sums.get(k, 0.0) + v
                     counts[k] = counts.get(k, 0) + 1
                 bar.update(1)
-                if self.step % tc.log_every == 0 or self.step == total:
+                if self.step % tc.log_every == 0 or self.step == until:
                     now = time.time()
                     self.log(sums, counts, now - tick_time, self.nimg - tick_nimg, waited)
                     bar.set_postfix({k: f"{sums[k] / counts[k]:.3g}" for k in list(sums)[:4]}
                                     | {"img/s": f"{(self.nimg - tick_nimg) / max(now - tick_time, 1e-9):.0f}"})
                     sums, counts, tick_time, tick_nimg, waited = {}, {}, now, self.nimg, 0.0
                 if evaluation_hook.due(tc.eval_every, self.nimg - tc.batch, self.nimg) or (
-                        tc.eval_every and self.step == total):
+                        tc.eval_every and self.step == until):
                     tick_time += self.evaluate()  # img/s and data_wait_share describe training alone
                 if tc.sample_every and self.step % tc.sample_every == 0:
                     self.save_samples()
-                if self.step % tc.checkpoint_every == 0 and self.step < total:
+                if self.step % tc.checkpoint_every == 0 and self.step < until:
                     self.save()
             if not (tc.sample_every and self.step % tc.sample_every == 0 and self.step > start_step):
                 self.save_samples()
@@ -580,7 +581,8 @@ class Trainer:
             seconds = time.time() - start_time
             rate = (self.step - start_step) * tc.batch / max(seconds, 1e-9)
             why = f" (time limit of {tc.time_limit_minutes} min reached)" if stopped_early else ""
-            print(f"semsynth train {self.run.task}: step {self.step}/{total}, {self.nimg / 1000:.2f} kimg in "
+            print(f"semsynth train {self.run.task}: step {self.step}/{total or 'until the time limit'}, "
+                  f"{self.nimg / 1000:.2f} kimg in "
                   f"{seconds:.1f} s ({rate:.1f} img/s), {self.skipped} skipped steps{why}; run dir {self.run_dir}")
         return self.run_dir
 

@@ -17,24 +17,38 @@ SUITE = [
     ("sis-unpaired", "sis", {"mode": "unpaired", "lr_g": 4e-3, "lr_s": 4e-3, "lr_d": 4e-3, "beta1": 0.5,
                              "beta2": 0.99, "z_dim": 8, "wavelet_channels": 16}, 0.25),
     ("image", "image", {}, 0.20),
-    ("segmenter", "segmenter", {}, 0.10),  # the tiny preset's 2 kimg take about 40 s on 2 CPU cores
+    # the judge of the proxy mIoU: its real-photo mIoU is in the compare report (protocol.segmenter.miou_real)
+    ("segmenter", "segmenter", {}, 0.10),
 ]
+# Every run trains until its share of the time left is spent (`run_minutes`); before that, the runs stopped at
+# their tiny/small preset's length: at 64x128 in 25 minutes the SIS runs after 115 s and 240 s of 300 s and 375 s,
+# the segmenter after 25 s of 150 s (17.6 of 25 minutes trained).
+
+
+def run_minutes(minutes_left: float, shares_left: list[float]) -> float:
+    """Minutes for the next run (`shares_left[0]`): its share of the time still left among the runs still to
+    train. A run that ends early (a resumed run already done, an explicit length) or late (start-up, export) thus
+    passes its leftover or debt on to the runs after it, and the suite ends near its budget. At least 0.01 min,
+    so that a late suite still trains and exports every run."""
+    return max(0.01, minutes_left * shares_left[0] / sum(shares_left))
 
 
 def train_suite(data: str, out, *, root=None, size=(32, 64), preset: str = "tiny", minutes: float = 5.0,
                 seed: int = 0, device: str = "auto", use_vgg: bool = False) -> dict[str, Path]:
-    """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory."""
+    """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory. Each run trains until
+    its time is spent (`run_minutes`; the preset's length is no ceiling, see config.until_time_limit)."""
     out = Path(out)
     runs = {}
     started = time.perf_counter()
-    for name, task, overrides, share in SUITE:
+    for i, (name, task, overrides, _) in enumerate(SUITE):
         if task == "sis":
             overrides = {**overrides, "use_vgg": use_vgg}
         run_dir = out / name
+        budget = run_minutes(minutes - (time.perf_counter() - started) / 60, [s[3] for s in SUITE[i:]])
         cfg = build_run_config(task, data, root=root, size=size, preset=preset, task_overrides=overrides,
-                               train_overrides={"seed": seed, "time_limit_minutes": minutes * share,
-                                                "device": device}, out=str(run_dir))
-        print(f"[train] {name} ({task}, {minutes * share:.1f} min budget) -> {run_dir}")
+                               train_overrides={"seed": seed, "time_limit_minutes": budget, "device": device},
+                               out=str(run_dir))
+        print(f"[train] {name} ({task}, {budget:.2f} min budget) -> {run_dir}")
         runs[name] = run_training(cfg, resume=(run_dir / "config.json").is_file())  # an earlier, cut-short demo
     print(f"[train] all runs done in {(time.perf_counter() - started) / 60:.1f} min")
     return runs

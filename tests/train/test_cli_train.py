@@ -195,3 +195,13 @@ def test_field_help_reads_trailing_comments_of_bases_and_metadata():
 
     assert field_help(Child) == {"size": "a smaller size", "name": "a name", "depth": "from metadata"}
     assert field_help(layout.Config)["z_dim"] == "latent size"  # a field of the base class GANConfig
+
+
+def test_time_limit_without_steps_trains_until_it_ends(toy, tmp_path, capsys):
+    def dry(*extra):
+        assert main(["train", "toy", "--data", "toy", "--out", str(tmp_path / "run"), "--dry-run", *extra]) == 0
+        text = capsys.readouterr().out
+        return json.loads(text[:text.index("\n}\n") + 2])["train"]
+    assert dry("--time-limit-minutes", "3")["total_steps"] is None  # not the tiny preset's 6 steps
+    assert dry("--time-limit-minutes", "3", "--steps", "9")["total_steps"] == 9
+    assert dry()["total_steps"] == 6

@@ -62,3 +62,16 @@ def test_resume_differences(toy):
     assert config_differences(run, longer) == []
     other = dataclasses.replace(run, train=dataclasses.replace(run.train, seed=3))
     assert config_differences(run, other) == ["train.seed: 0 -> 3"]
+
+
+def test_a_time_budget_without_length_is_used_to_its_end(toy):
+    run = build_run_config("toy", data="toy", train_overrides={"time_limit_minutes": 2.0})
+    assert run.train.total_steps is None and run.train.total_kimg is None and run.train.steps() is None
+    run = build_run_config("toy", data="toy", preset="small", train_overrides={"time_limit_minutes": 2.0,
+                                                                                "total_steps": 9})
+    assert run.train.steps() == 9  # a length the user sets stays a ceiling
+    run = build_run_config("toy", data="toy", train_overrides={"time_limit_minutes": None})
+    assert run.train.steps() == 6  # no budget: the preset's length
+    back = RunConfig.from_dict(build_run_config("toy", data="toy", train_overrides={"time_limit_minutes": 2.0})
+                               .to_dict())
+    assert back.train.steps() is None

@@ -85,21 +85,46 @@ def test_new_run_refuses_a_dir_with_checkpoints_and_resume_refuses_other_config(
         run_training(toy_run(tmp_path / "never", 4), resume=True)
 
 
+class FakeClock:
+    """Stands in for the engine's `time`: every call to time.time() advances one second."""
+    now = 0.0
+
+    def time(self):
+        self.now += 1.0
+        return self.now
+
+    def sleep(self, s):
+        pass
+
+
 def test_time_limit_stops_cleanly(toy, tmp_path, monkeypatch, capsys):
-    class Clock:  # every call to time.time() advances one second
-        now = 0.0
-
-        def time(self):
-            self.now += 1.0
-            return self.now
-
-        def sleep(self, s):
-            pass
-    monkeypatch.setattr("semsynth.train.engine.time", Clock())
+    monkeypatch.setattr("semsynth.train.engine.time", FakeClock())
     out = run_training(toy_run(tmp_path / "run", 1000, time_limit_minutes=0.1))  # 6 fake seconds
     done = ckpt.latest_checkpoint(out)
     assert 0 < int(done.name) < 1000 and (out / "model" / "model.safetensors").is_file()
     assert "time limit" in capsys.readouterr().out
+
+
+def test_time_budget_without_length_trains_past_the_preset_and_resumes_alike(toy, tmp_path, monkeypatch):
+    """The toy's tiny preset says 6 steps; a time budget with no --steps/--kimg trains until the budget ends, and
+    the weights equal those of a run told that many steps (nothing in training depends on the planned length)."""
+    monkeypatch.setattr("semsynth.train.engine.time", FakeClock())
+    budget = {"time_limit_minutes": 1.0, "checkpoint_every": 3, "sample_every": 0, "log_every": 2}
+    run = build_run_config("toy", data="toy", size=(16, 32), augment=True, out=tmp_path / "budget",
+                           train_overrides=budget)
+    assert run.train.total_steps is None and run.train.total_kimg is None
+    steps = int(ckpt.latest_checkpoint(run_training(run)).name)
+    assert steps > 6
+    monkeypatch.setattr("semsynth.train.engine.time", time)
+    run_training(toy_run(tmp_path / "whole", steps))
+    assert_identical(load_all(tmp_path / "budget" / "checkpoints" / f"{steps:08d}"),
+                     load_all(tmp_path / "whole" / "checkpoints" / f"{steps:08d}"))
+
+
+def test_explicit_length_stays_a_ceiling_under_a_time_budget(toy, tmp_path):
+    out = run_training(build_run_config("toy", data="toy", size=(16, 32), out=tmp_path / "run",
+                                        train_overrides={"time_limit_minutes": 5.0, "total_steps": 4}))
+    assert ckpt.latest_checkpoint(out).name == "00000004"
 
 
 @pytest.mark.slow

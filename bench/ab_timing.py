@@ -79,16 +79,6 @@ def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def summed(step: str, rows: list[Row]) -> Row:
-    """A row whose medians are the sums of `rows`' medians (e.g. G phase + D phase = one iteration)."""
-    def total(side: str) -> float | None:
-        values = [getattr(r, side) for r in rows]
-        return None if any(v is None for v in values) else sum(values)
-    compile_values = [r.compile_s for r in rows if r.compile_s is not None]
-    return Row(step, total("official"), total("semsynth"), sum(compile_values) if compile_values else None,
-               unit=rows[0].unit if rows else "s")
-
-
 def _cell(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 

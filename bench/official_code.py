@@ -130,7 +130,7 @@ def write_snapshot(G, D, path: Path) -> Path:
 
 
 def convert_stylegan2(G, D, folder: Path):
-    """semsynth's (G, D) from the official ones: snapshot pickle -> `semsynth convert stylegan2-ada` -> model folders."""
+    """semsynth's (G, D) from the official ones: a snapshot pickle -> `semsynth convert stylegan2-ada` -> folders."""
     from semsynth.convert import stylegan2_ada
     from semsynth.models.io import from_pretrained
     folder.mkdir(parents=True, exist_ok=True)

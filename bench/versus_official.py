@@ -36,6 +36,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -44,7 +45,7 @@ if str(REPO) not in sys.path:
 import torch  # noqa: E402
 
 from bench import official_code  # noqa: E402
-from bench.ab_timing import Row, compile_seconds, interleaved, median, summed, table  # noqa: E402
+from bench.ab_timing import Row, compile_seconds, interleaved, median, table  # noqa: E402
 
 STEPS = ("train", "infer", "spade", "fid", "rss")
 COMPILE_WARMUP = 3  # a compiled step recompiles for its first few variants (style mixing on/off, cutoffs)
@@ -158,8 +159,8 @@ class SemsynthStyleGAN2Step:
 
     def __init__(self, G, D, real: torch.Tensor, variant: Variant):
         from semsynth.train.tasks import image
-        cfg = image.Config(z_dim=G.cfg.z_dim, w_dim=G.cfg.w_dim, mapping_layers=G.cfg.mapping_layers,
-                           channel_base=G.cfg.channel_base, channel_max=G.cfg.channel_max,
+        # the task builds its own nets from cfg; one channel each keeps them from weighing on time and peak RSS
+        cfg = image.Config(z_dim=8, w_dim=8, mapping_layers=1, channel_base=1 << 20, channel_max=1,
                            mbstd_group=D.cfg.mbstd_group, r1_gamma=0.0, pl_weight=0.0)
         self.task = image.build(cfg, RandomPhotos(real.shape[2:]))
         self.plain = {"G": G.train(), "D": D.train()}
@@ -183,7 +184,7 @@ class SemsynthStyleGAN2Step:
             opt.step()
 
 
-def iteration(phase_fn, names: tuple[str, str], record: dict, sync) -> callable:
+def iteration(phase_fn, names: tuple[str, str], record: dict, sync) -> Callable[[], None]:
     """One training iteration (G phase, then D phase) that appends each phase's seconds to record[name]."""
     def run() -> None:
         for name in names:
@@ -292,7 +293,9 @@ def spade_rows(official, args, s: dict, device, tmp: Path) -> list[Row]:
 def fid_rows(official, args, s: dict, device, tmp: Path) -> list[Row]:
     """semsynth's FID extractor vs a plain call of the same TorchScript file (torch-fidelity's TF1-compatible
     resize, (x - 128) / 128, the network): the reference side needs no official clone."""
-    from semsynth.evaluation.metrics.inception import _jit_load, find_weights, load_inception
+    import warnings
+
+    from semsynth.evaluation.metrics.inception import find_weights, load_inception
     try:
         from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
     except ImportError:  # pytorch-fid's plain bilinear resize
@@ -300,7 +303,9 @@ def fid_rows(official, args, s: dict, device, tmp: Path) -> list[Row]:
             return torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=align_corners)
     path = find_weights()
     mine_fx = load_inception(path, device)
-    theirs = _jit_load(path, device).eval()
+    with warnings.catch_warnings():  # torch >= 2.9 flags torch.jit as deprecated
+        warnings.simplefilter("ignore", FutureWarning)
+        theirs = torch.jit.load(str(path), map_location=device).eval()
     (h, w), n, batch = s["fid_size"], s["fid_n"], s["fid_batch"]
     images = torch.randint(0, 256, (n, 3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     images = images.to(device)

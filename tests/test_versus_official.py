@@ -35,18 +35,16 @@ def test_compile_time_is_the_warmup_beyond_steady_state():
 
 
 def test_ratio_is_official_over_semsynth_and_missing_sides_print_as_dashes():
-    rows = [ab_timing.Row("G", 2.0, 1.0), ab_timing.Row("D", 1.0, 1.0, compile_s=30.0),
+    rows = [ab_timing.Row("G", 2.0, 1.0), ab_timing.Row("D", 3.0, 2.0, compile_s=30.0),
             ab_timing.Row("solo", None, 0.5), ab_timing.Row("RSS", 1200.0, 1000.0, unit="MiB")]
-    total = ab_timing.summed("iteration", rows[:2])
-    assert (total.official, total.semsynth, total.compile_s, total.ratio) == (3.0, 2.0, 30.0, 1.5)
-    assert ab_timing.summed("x", rows[1:3]).official is None
-    text = ab_timing.table(rows + [total])
+    assert [r.ratio for r in rows] == [2.0, 1.5, None, 1.2]
+    text = ab_timing.table(rows)
     lines = text.splitlines()
     assert lines[0] == "| step | official | semsynth | ratio | compile s |"
     assert "| G | 2.000 s | 1.000 s | 2.00 | – |" in lines
     assert "| solo | – | 0.500 s | – | – |" in lines
     assert "| RSS | 1200 MiB | 1000 MiB | 1.20 | – |" in lines
-    assert "| iteration | 3.000 s | 2.000 s | 1.50 | 30.0 |" in lines
+    assert "| D | 3.000 s | 2.000 s | 1.50 | 30.0 |" in lines
     assert ab_timing.median([3.0, 1.0, 2.0]) == 2.0 and ab_timing.median([]) is None
 
 

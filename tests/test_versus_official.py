@@ -84,6 +84,7 @@ def test_spade_opt_txt_reads_back_through_semsynths_reader(tmp_path):
     assert read_opt_txt(tmp_path / "opt.txt") == options
 
 
+@pytest.mark.slow  # four fresh processes' worth of imports and tiny steps: 30-60 s on a busy 2-core machine
 def test_tiny_dry_run_of_the_semsynth_side_with_bf16(tmp_path):
     """Every semsynth code path the CUDA run takes (variants, autocast, the image task's phases, the RSS child),
     on CPU at tiny sizes and without the official code."""

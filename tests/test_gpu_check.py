@@ -39,6 +39,7 @@ def test_versus_official_check_passes_the_official_root_only_when_given():
 
 def test_versus_official_figure_condenses_the_table():
     text = "\n".join(["header", "| step | official | semsynth | ratio | compile s |",
-                      "|---|---:|---:|---:|---:|", "| SPADE G | 2.000 s | 1.000 s | 2.00 | – |", "| SPADE G, semsynth bf16 | – | 0.5 s | – | – |"])
+                      "|---|---:|---:|---:|---:|", "| SPADE G | 2.000 s | 1.000 s | 2.00 | – |",
+                      "| SPADE G, semsynth bf16 | – | 0.5 s | – | – |"])
     assert gpu_check.versus_official_figure(text, "/x") == "SPADE G: 1.000 s x2.00; SPADE G, semsynth bf16: 0.5 s"
     assert gpu_check.versus_official_figure(text, None).startswith("semsynth only (no --official-root); SPADE G")

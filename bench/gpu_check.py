@@ -1,6 +1,7 @@
 """Every CUDA path of semsynth in one command, for the first GPU the project gets (under 8 minutes on one H100/H200):
 bf16 autocast, channels_last, torch.compile, 1-process NCCL DDP through the engine, the uint8 -> float widening of
 `expand_items` on the device, the CUDA columns of bench/train_sis.py, bench/train_stylegan2.py and bench/fid.py,
+bench/versus_official.py on CUDA (fp32, bf16 autocast, torch.compile; the official side only with --official-root),
 and a short paired SIS + layout training at 128x256 on synthetic-streets (`--train-minutes` each).
 
 Prints ONE table (check | status | seconds | figure); each check runs on its own, so one failure does not stop the
@@ -8,6 +9,7 @@ others. Exit status 1 if any check failed. Without CUDA every row reads "skipped
 Full bench outputs and run folders go under --out. Paste the table into README.md ("GPU check") when first run.
 
     PYTHONPATH=. python bench/gpu_check.py [--out /tmp/semsynth-gpu-check] [--train-minutes 1] [--budget-minutes 8]
+        [--official-root DIR]   (the clones bench/versus_official.py compares against; without it: semsynth only)
 """
 from __future__ import annotations
 
@@ -160,6 +162,35 @@ def check_bench_fid(out: Path) -> str:
     return bench(out, "fid.py", 90, "--n", "64", "--batch", "32", "--size", SMALL_SIZE, "--device", "cuda")
 
 
+def versus_official_command(official_root: str | None) -> list[str]:
+    """bench/versus_official.py on CUDA: 3 interleaved pairs per step, the bf16 and compiled variants; the peak-RSS
+    row is CPU-only. Without --official-root its official column stays empty (semsynth's side still runs)."""
+    args = ["--device", "cuda", "--pairs", "3", "--bf16", "--compile", "--steps", "train,infer,spade,fid"]
+    return args + (["--official-root", official_root] if official_root else [])
+
+
+def check_versus_official(out: Path, official_root: str | None) -> str:
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    timeout = max(10.0, min(300.0, DEADLINE - time.time()))
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "versus_official.py"),
+                           *versus_official_command(official_root), "--json", str(out / "versus_official.json")],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
+    log = out / "versus_official.log"
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode:
+        raise RuntimeError(f"exit {proc.returncode}; {(proc.stderr.splitlines()[-1:] or ['?'])[0][:160]} "
+                           f"(full output: {log})")
+    return versus_official_figure(proc.stdout, official_root) + f" (table: {log})"
+
+
+def versus_official_figure(table_text: str, official_root: str | None) -> str:
+    """The table rows of bench/versus_official.py in one line: `step: semsynth seconds xratio`."""
+    rows = [line.strip("| ").split(" | ") for line in table_text.splitlines()
+            if line.startswith("| ") and "---" not in line][1:]
+    side = "" if official_root else "semsynth only (no --official-root); "
+    return side + "; ".join(f"{r[0]}: {r[2]}" + (f" x{r[3]}" if r[3] != "–" else "") for r in rows)[:600]
+
+
 def check_train(out: Path, minutes: float) -> str:
     vgg = []
     try:
@@ -179,6 +210,7 @@ def check_train(out: Path, minutes: float) -> str:
 def checks(args) -> list:
     return [("bf16 autocast", check_bf16), ("channels_last", check_channels_last), ("torch.compile", check_compile),
             ("DDP, 1 process, NCCL", check_ddp), ("expand_items on the device", check_expand_items),
+            ("bench/versus_official.py CUDA", lambda out: check_versus_official(out, args.official_root)),
             (f"training {SMALL_SIZE}, synthetic-streets", lambda out: check_train(out, args.train_minutes)),
             ("bench/fid.py CUDA", check_bench_fid), ("bench/train_stylegan2.py CUDA", check_bench_stylegan2),
             ("bench/train_sis.py CUDA", check_bench_sis)]
@@ -221,6 +253,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="/tmp/semsynth-gpu-check", help="folder for run folders and bench outputs")
     ap.add_argument("--train-minutes", type=float, default=1.0, help="time limit of each of the two trainings")
     ap.add_argument("--budget-minutes", type=float, default=7.5, help="checks not started by then are skipped")
+    ap.add_argument("--official-root", default=None, help="folder with the official clones for "
+                    "bench/versus_official.py (stylegan2-ada-pytorch/, SPADE/); without it only semsynth's side runs")
     args = ap.parse_args(argv)
     rows = run_checks(args)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no CUDA device"

@@ -22,14 +22,17 @@ SUITE = [
 
 
 def train_suite(data: str, out, *, root=None, size=(32, 64), preset: str = "tiny", minutes: float = 5.0,
-                seed: int = 0, device: str = "auto", use_vgg: bool = False) -> dict[str, Path]:
-    """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory."""
+                seed: int = 0, device: str = "auto", use_vgg: bool = False,
+                run_overrides: dict[str, dict] | None = None) -> dict[str, Path]:
+    """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory. `run_overrides`: run
+    name -> task overrides on top of the preset's and SUITE's (the bundled models' widths: pretrained/recipe.py)."""
     out = Path(out)
     runs = {}
     started = time.perf_counter()
     for name, task, overrides, share in SUITE:
         if task == "sis":
             overrides = {**overrides, "use_vgg": use_vgg}
+        overrides = {**overrides, **(run_overrides or {}).get(name, {})}
         run_dir = out / name
         cfg = build_run_config(task, data, root=root, size=size, preset=preset, task_overrides=overrides,
                                train_overrides={"seed": seed, "time_limit_minutes": minutes * share,

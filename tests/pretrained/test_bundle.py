@@ -122,3 +122,18 @@ def test_the_installed_bundle_passes_its_checks_and_fits_the_budget():
     assert sum(p.stat().st_size for p in files) <= export.LIMIT_BYTES
     pipe = Pipeline.from_pretrained(bundle.DEFAULT_BUNDLE)
     assert pipe.size == (64, 128)
+
+
+def test_pyproject_package_data_ships_every_file_of_an_export(tmp_bundle):
+    """Each exported file matches a package-data glob of pyproject.toml part by part (so a wheel carries it)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["semsynth.pretrained"]
+    folder = bundle.ROOT / NAME
+    files = [p.relative_to(bundle.ROOT).parts for p in folder.rglob("*") if p.is_file()]
+    assert len(files) == 2 * len(bundle.MEMBERS) + 1  # config + weights per model, and the manifest
+    for parts in files:
+        assert any(len(g.split("/")) == len(parts) and all(map(fnmatch.fnmatch, parts, g.split("/")))
+                   for g in globs), parts

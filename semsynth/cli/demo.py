@@ -9,7 +9,7 @@ from semsynth.demo import BUNDLED_N, TRAIN_N, has_bundle, run_bundled_demo, run_
 from semsynth.evaluation.report import to_markdown
 from semsynth.pretrained.bundle import DEFAULT_BUNDLE
 
-TRAINING_OPTIONS = ("minutes", "size", "preset", "export_pretrained")  # meaningful only with --train
+TRAINING_OPTIONS = ("minutes", "size", "preset", "export_pretrained")  # each implies --train
 
 
 def register(sub) -> None:
@@ -20,7 +20,8 @@ def register(sub) -> None:
                                    "64x128) generate layouts and photos, and `compare` writes its report. With "
                                    "--train: trains the layout GAN, paired and unpaired stage 2, the single-stage "
                                    "baseline and a proxy segmenter on synthetic-streets within --minutes, then "
-                                   "compares them. An install without bundled models trains, as --train.")
+                                   "compares them (any of --minutes, --size, --preset, --export-pretrained implies "
+                                   "--train). An install without bundled models trains, as --train.")
     p.add_argument("--train", action="store_true", help="train every model from scratch instead of using the "
                                                         "bundled ones")
     p.add_argument("--minutes", type=float, default=None, help="--train: training budget for all five runs "
@@ -44,11 +45,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    given = [f"--{o.replace('_', '-')}" for o in TRAINING_OPTIONS if getattr(args, o) is not None]
-    if not args.train and given:
-        raise ValueError(f"{', '.join(given)} only apply to `semsynth demo --train` (training from scratch)")
-    train = args.train or not has_bundle(args.bundle)
-    if train and not args.train:
+    # a training option implies --train: `semsynth demo --minutes M` trains, as it did before models were bundled
+    implied = any(getattr(args, o) is not None for o in TRAINING_OPTIONS)
+    train = args.train or implied or not has_bundle(args.bundle)
+    if train and not (args.train or implied):
         print(f"[demo] this install holds no bundled model {args.bundle!r} (semsynth/pretrained/{args.bundle}): "
               "training every model from scratch instead, as `semsynth demo --train`", file=sys.stderr)
     if train:

@@ -10,21 +10,9 @@ from semsynth.cli.main import main
 from semsynth.inference.pipeline import Pipeline
 from semsynth.models.io import from_pretrained
 from semsynth.pretrained import bundle, export, registry
+from tests.pretrained.conftest import NAME
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
-NAME = "tiny-test-bundle"
-
-
-@pytest.fixture
-def tmp_bundle(tiny_runs, tmp_path, monkeypatch):
-    """Bundle NAME exported from the tiny runs and recorded in a temporary registry -> its manifest."""
-    root = tmp_path / "bundles"
-    manifest = export.export_bundle({m: tiny_runs[m] for m in bundle.MEMBERS}, root / NAME, NAME)
-    monkeypatch.setattr(bundle, "ROOT", root)
-    monkeypatch.setattr(registry, "BUNDLED", {NAME: {rel: e["sha256"] for rel, e in manifest["files"].items()}})
-    return manifest
-
-
 def test_export_writes_fp16_inference_weights_and_a_manifest(tmp_bundle, tiny_runs):
     folder = bundle.ROOT / NAME
     assert sorted(tmp_bundle["files"]) == sorted(f"{m}/{f}" for m in bundle.MEMBERS

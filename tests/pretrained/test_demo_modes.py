@@ -8,7 +8,7 @@ from semsynth.cli.main import main
 from semsynth.pretrained import bundle, export, recipe, registry
 from semsynth.train import suite
 from tests.helpers.reports import hand_made_report
-from tests.pretrained.test_bundle import NAME, tmp_bundle  # noqa: F401 - the fixture
+from tests.pretrained.conftest import NAME
 
 pytestmark = pytest.mark.xdist_group("tiny_runs")
 
@@ -40,10 +40,14 @@ def test_demo_without_a_bundle_trains_instead_and_says_so(tmp_path, monkeypatch,
     assert calls[0]["n"] == 50 and calls[0]["preset"] == "tiny" and calls[0]["minutes"] == 5.0
 
 
-def test_training_options_without_train_are_refused(tmp_bundle, tmp_path, capsys):
-    assert main(["demo", "--bundle", NAME, "--minutes", "1", "--out", str(tmp_path / "demo")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--minutes only apply to `semsynth demo --train`" in err
+def test_a_training_option_implies_train(tmp_bundle, tmp_path, monkeypatch, capsys):
+    """`semsynth demo --minutes M` (the public interface before models were bundled) still trains."""
+    import semsynth.cli.demo as cli_demo
+    calls = []
+    monkeypatch.setattr(cli_demo, "run_demo", lambda *a, **k: calls.append(k) or hand_made_report())
+    monkeypatch.setattr(cli_demo, "run_bundled_demo", lambda *a, **k: pytest.fail("bundled mode"))
+    assert main(["demo", "--bundle", NAME, "--minutes", "1", "--no-fid", "--out", str(tmp_path / "demo")]) == 0
+    assert calls[0]["minutes"] == 1.0 and "from scratch instead" not in capsys.readouterr().err
 
 
 def test_demo_train_exports_a_bundle_with_the_recipe_widths(tiny_runs, tmp_path, monkeypatch, capsys):

@@ -125,3 +125,9 @@ def test_pyproject_package_data_ships_every_file_of_an_export(tmp_bundle):
     for parts in files:
         assert any(len(g.split("/")) == len(parts) and all(map(fnmatch.fnmatch, parts, g.split("/")))
                    for g in globs), parts
+
+
+def test_generate_needs_sis_unless_layout_is_a_bundled_name(tiny_runs, tmp_path, capsys):
+    assert main(["generate", "--layout", str(tiny_runs["layout"]), "--n", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "give --sis" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -18,7 +18,8 @@ from semsynth.train import suite
 
 # Samples per set with the bundled models. FID/KID make up most of the time: 6 x n images through the Inception at
 # 299x299 (4 x n once the real statistics are in the user's cache), about 3.5 images/s per CPU thread; measured at
-# n = 100 on 1 thread of a busy 2-core machine: 217 s with an empty cache, 153 s with it (README "Bundled models").
+# n = 100 on 1 thread of a busy 2-core machine: 217 s with an empty cache, 153 s with it; n = 500 without FID: 229 s
+# (README "Bundled models"). n = 500 does not fit 2 minutes on 2 CPU cores.
 BUNDLED_N = 500
 TRAIN_N = 50     # in --train mode the training takes the minutes
 

@@ -1,7 +1,10 @@
-"""The demo: train every model on synthetic-streets for a time budget, then run the comparison.
+"""The demo, in two modes. Bundled (the default): the small pretrained models shipped in the package
+(semsynth/pretrained) generate, and the comparison report is written in about two minutes. --train: train every
+model on synthetic-streets for a time budget (the suite), then run the same comparison; optionally export the
+trained models as a bundle.
 
-It lives at the package top, above both rooms it joins (train/ for the suite, evaluation/ for compare), so neither
-room imports the other; cli/demo.py only parses the options."""
+It lives at the package top, above the rooms it joins (train/ for the suite, evaluation/ for compare, pretrained/
+for the bundle), so none of them imports another; cli/demo.py only parses the options."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,23 +13,71 @@ import torch
 
 from semsynth.evaluation.compare import run_compare
 from semsynth.evaluation.protocol import check_inception
+from semsynth.pretrained import bundle, export, recipe
 from semsynth.train import suite
 
+# Samples per set with the bundled models. FID/KID make up most of the time: 6 x n images through the Inception at
+# 299x299 (4 x n once the real statistics are in the user's cache), about 3.5 images/s per CPU thread; measured at
+# n = 100 on 1 thread of a busy 2-core machine: 217 s with an empty cache, 153 s with it; n = 500 without FID: 229 s
+# (README "Bundled models"). n = 500 does not fit 2 minutes on 2 CPU cores.
+BUNDLED_N = 500
+TRAIN_N = 50     # in --train mode the training takes the minutes
 
-def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = 50, seed: int = 0,
-             device: str | None = None, preset: str = "tiny", fid: bool = True) -> dict:
+
+def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = TRAIN_N, seed: int = 0,
+             device: str | None = None, preset: str = "tiny", fid: bool = True, export_pretrained=None,
+             bundle_name: str = bundle.DEFAULT_BUNDLE) -> dict:
     """Train the suite (semsynth/train/suite.py) within `minutes`, then write the compare report to out/report.
     size None = 32x64 on CPU (enough steps in minutes to learn something), 128x256 on CUDA. fid: check the
     Inception weights before training (a missing or wrong file stops the demo in seconds) and report FID/KID;
-    False = neither."""
+    False = neither. preset "bundle": `small` at the bundled models' widths (pretrained/recipe.py).
+    export_pretrained: a folder to write the trained models into as bundle `bundle_name` (pretrained/export.py)."""
     if fid:
         check_inception()
     out = Path(out)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     size = size or ((128, 256) if device.startswith("cuda") else (32, 64))
+    overrides = recipe.BUNDLE_OVERRIDES if preset == "bundle" else None
+    preset = recipe.BASE_PRESET if preset == "bundle" else preset
     runs = suite.train_suite("synthetic-streets", out / "runs", size=size, preset=preset, minutes=minutes,
-                             seed=seed, device=device)
+                             seed=seed, device=device, run_overrides=overrides)
+    if export_pretrained is not None:
+        write_bundle(runs, export_pretrained, bundle_name)
     print("[demo] comparing")
     return run_compare("synthetic-streets", runs["layout"], [runs["sis-paired"], runs["sis-unpaired"]],
                        runs["image"], n, out / "report", split="val", seed=seed, device=device,
                        segmenter=runs["segmenter"], fid=fid)
+
+
+def write_bundle(runs: dict, folder, name: str) -> dict:
+    """Export the suite's models as a bundle and say how to ship it."""
+    manifest = export.export_bundle(runs, folder, name)
+    print(f"[demo] exported bundle {name!r} to {folder}: {len(manifest['files'])} files, "
+          f"{manifest['total_bytes'] / 1e6:.1f} MB (manifest.json holds each file's SHA-256 and size)")
+    warning = export.size_warning(manifest)
+    if warning:
+        print(f"[demo] warning: {warning}")
+    print(f"[demo] to ship it: copy {folder} to semsynth/pretrained/{name}/ and add to BUNDLED in "
+          f"semsynth/pretrained/registry.py:\n{export.registry_entry(manifest)}")
+    return manifest
+
+
+def run_bundled_demo(out="demo-out", n: int = BUNDLED_N, seed: int = 0, device: str | None = None,
+                     fid: bool = True, name: str = bundle.DEFAULT_BUNDLE) -> dict:
+    """The comparison report of bundle `name`'s models (every file SHA-256-checked first) into out/report."""
+    if fid:
+        check_inception()
+    members = bundle.bundle_members(name)
+    missing = sorted(set(bundle.MEMBERS) - set(members))
+    if missing:
+        raise ValueError(f"bundled model {name!r} lacks {missing}; the demo compares all of {list(bundle.MEMBERS)}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"[demo] bundled models {name!r} (semsynth/pretrained/{name}); `semsynth demo --train` trains from scratch")
+    return run_compare("synthetic-streets", members["layout"], [members["sis-paired"], members["sis-unpaired"]],
+                       members["image"], n, Path(out) / "report", split="val", seed=seed, device=device,
+                       segmenter=members["segmenter"], fid=fid)
+
+
+def has_bundle(name: str = bundle.DEFAULT_BUNDLE) -> bool:
+    """True when bundle `name` is recorded and its folder installed (its files are checked when it is loaded)."""
+    return name in bundle.bundled_names() and (bundle.ROOT / name).is_dir()

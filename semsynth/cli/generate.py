@@ -11,6 +11,7 @@ from semsynth.cli.options import finite_float, positive_int
 from semsynth.cli.outputs import prepare_output_folder
 from semsynth.inference.pipeline import Pipeline
 from semsynth.inference.visualize import save_grid, save_label_png, save_png
+from semsynth.pretrained.bundle import bundled_names, is_bundled_spec
 
 
 def register(sub) -> None:
@@ -18,8 +19,10 @@ def register(sub) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                        description="Write per sample the id PNG, the colourised PNG and K photo variants, plus "
                                    "grid.png. With --layouts, photos are made for your own layout PNGs instead.")
-    p.add_argument("--layout", help="layout run directory or exported model folder")
-    p.add_argument("--sis", required=True, help="SIS (stage-2) run directory or exported model folder")
+    p.add_argument("--layout", help="layout run directory, exported model folder, or a bundled name "
+                   "(synthetic-streets-64x128)")
+    p.add_argument("--sis", help="SIS (stage-2) run directory, exported model folder or bundled name (NAME: its "
+                   "paired SIS, NAME:unpaired: its unpaired one); may be left out when --layout is a bundled name")
     p.add_argument("--layouts", nargs="+", help="id PNGs or colour-coded PNGs to synthesize photos for")
     p.add_argument("--layout-classes", metavar="NAME", help="class set the --layouts PNGs are drawn in (e.g. "
                    "cityscapes: 19 train ids, fed to a cityscapes-raw SPADE through an id table); default: the SIS "
@@ -43,6 +46,9 @@ def run(args) -> int:
         raise ValueError("give exactly one of --layout RUN (generate layouts) or --layouts PNG... (your own)")
     if args.layout_classes is not None and args.layouts is None:
         raise ValueError("--layout-classes describes --layouts PNGs; a --layout run states its own class set")
+    if args.sis is None and not is_bundled_spec(args.layout):
+        raise ValueError(f"give --sis (a SIS run, model folder or bundled name); it may be left out only when --layout "
+                         f"is a bundled name ({', '.join(bundled_names()) or 'none bundled in this install'})")
     out = prepare_output_folder(args.out, overwrite=args.overwrite)
     pipe = Pipeline.from_pretrained(args.layout, args.sis, device=args.device)
     total = args.n if args.layouts is None else len(args.layouts)

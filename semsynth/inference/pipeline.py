@@ -19,6 +19,7 @@ from semsynth.data.base import GREY16, open_image, read_image
 from semsynth.data.labels import boundary_edges, from_uint8, make_segmap, to_uint8
 from semsynth.inference.sampling import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
+from semsynth.pretrained.bundle import is_bundled_spec, resolve_model, split_spec
 
 
 def photo_seed(sample_seed: int, variant: int) -> int:
@@ -35,7 +36,8 @@ class PipelineOutput:
 
 
 class Pipeline:
-    """Layout GAN -> SPADE/USIS. Build with `Pipeline.from_pretrained(layout_dir, sis_dir)`."""
+    """Layout GAN -> SPADE/USIS. Build with `Pipeline.from_pretrained(layout_dir, sis_dir)` or
+    `Pipeline.from_pretrained("synthetic-streets-64x128")` (a bundled name)."""
 
     def __init__(self, layout_generator: torch.nn.Module | None, sis_generator: torch.nn.Module,
                  style_encoder: torch.nn.Module | None = None):
@@ -56,9 +58,20 @@ class Pipeline:
             self.layout_classes = layout_classes
 
     @classmethod
-    def from_pretrained(cls, layout_dir, sis_dir, device="cpu") -> "Pipeline":
-        """layout_dir / sis_dir: run directories or exported model folders. `layout_dir=None` gives a pipeline
-        that only synthesizes photos for given layouts."""
+    def from_pretrained(cls, layout_dir, sis_dir=None, device="cpu", *, sis: str = "paired") -> "Pipeline":
+        """layout_dir / sis_dir: run directories, exported model folders or bundled names (semsynth/pretrained,
+        `NAME[:MEMBER]`). `Pipeline.from_pretrained("synthetic-streets-64x128")` loads a bundle's layout GAN and
+        its SIS model chosen by `sis` ("paired" or "unpaired"). `layout_dir=None` gives a pipeline that only
+        synthesizes photos for given layouts."""
+        if sis not in ("paired", "unpaired"):
+            raise ValueError(f"sis must be 'paired' or 'unpaired', got {sis!r}")
+        if sis_dir is None:
+            if not is_bundled_spec(layout_dir):
+                raise ValueError("give sis_dir (a SIS run directory or model folder), or a bundled model name as "
+                                 "layout_dir")
+            sis_dir = split_spec(layout_dir)[0]
+        layout_dir = resolve_model(layout_dir, "layout")
+        sis_dir = resolve_model(sis_dir, f"sis-{sis}")
         layout = load_model(layout_dir, device, tasks=("layout",)) if layout_dir is not None else None
         sis = load_model(sis_dir, device, tasks=("sis",))
         encoder_dir = model_folder(sis_dir) / ENCODER_FOLDER

@@ -82,7 +82,7 @@ def measure(net, inputs, batch: int, reps: int) -> dict:
 
 
 @torch.no_grad()
-def inception_variants(batch: int, reps: int) -> None:
+def inception_variants(batch: int, reps: int, compile_too: bool) -> None:
     """Eager / frozen TorchScript / channels_last / compiled FID Inception, per image, at 299x299."""
     from semsynth.evaluation.metrics.inception import _is_torchscript, _jit_load, module_from_torchscript, \
         resolve_weights
@@ -101,7 +101,8 @@ def inception_variants(batch: int, reps: int) -> None:
         variants["torchscript frozen+optimized"] = lambda: torch.jit.optimize_for_inference(
             torch.jit.freeze(_jit_load(path, "cpu").eval()))
     variants["channels_last"] = lambda: net.to(memory_format=torch.channels_last)
-    variants["torch.compile"] = lambda: torch.compile(net, dynamic=False)
+    if compile_too:
+        variants["torch.compile"] = lambda: torch.compile(net, dynamic=False)
     for name, make in variants.items():
         start = time.perf_counter()
         model = make()
@@ -122,6 +123,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of: {', '.join(CASES)}")
     ap.add_argument("--inception", action="store_true", help="also time the FID Inception variants")
+    ap.add_argument("--inception-compile", action="store_true", help="... torch.compile among them (minutes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, cold compiles")
@@ -134,7 +136,7 @@ def main() -> None:
         print(f"{case:<20} {arch:<20} {r['eager'] * 1e3:10.2f} {r['compiled'] * 1e3:9.2f} {r['speedup']:7.2f} "
               f"{r['compile_s']:9.1f} {r['break_even']:10.0f} {r['max_diff']:9.1e}", flush=True)
     if args.inception:
-        inception_variants(min(args.batch, 8), args.reps)
+        inception_variants(min(args.batch, 8), args.reps, args.inception_compile)
 
 
 if __name__ == "__main__":

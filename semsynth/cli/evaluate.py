@@ -159,7 +159,7 @@ def run_fid_kid(args) -> int:
     _warn(result, protocol.sample_size_warning(result["n_real"], result["n_fake"]))
     result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
                                      stats_keys=[stats_key], kid=result if args.metric == "kid" else None)
-    result["compile"] = _compile_block(args, {"Inception": extractor.backbone})
+    result["compile"] = _compile_block(args, {"Inception": getattr(extractor, "backbone", None)})
     _write_json(args.json, result)
     return 0
 
@@ -183,7 +183,7 @@ def run_prdc(args) -> int:
                  ("Inception SHA-256", extractor.weights_sha256[:16] + "...")])
     result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
                                      stats_keys=[key])
-    result["compile"] = _compile_block(args, {"Inception": extractor.backbone})
+    result["compile"] = _compile_block(args, {"Inception": getattr(extractor, "backbone", None)})
     _write_json(args.json, result)
     return 0
 
@@ -297,7 +297,7 @@ def run_layout(args) -> int:
         provenance.update(extractor=extractor, stats_keys=[key])
     _print_rows(summary)
     result["protocol"] = _provenance(args, **provenance)
-    result["compile"] = _compile_block(args, {name: net.backbone for name, net in nets.items()})
+    result["compile"] = _compile_block(args, {name: getattr(net, "backbone", None) for name, net in nets.items()})
     _write_json(args.json, result)
     return 0
 

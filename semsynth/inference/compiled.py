@@ -54,7 +54,12 @@ class Accelerated(torch.nn.Module):
         autocast("cpu", precision)  # validates the name before any forward
         self.module = module
         self.name, self.precision, self.log = name, precision, log
-        self.compiled = torch.compile(module, dynamic=False) if compile else None
+        self.compiled = None
+        if compile:
+            try:
+                self.compiled = torch.compile(module, dynamic=False)
+            except Exception as err:  # noqa: BLE001 - e.g. a torch built without dynamo support
+                _warn_fallback(name, err)
         self.batch: int | None = None             # batch size of the first call: the compiled shape
         self.compile_seconds: float | None = None  # compile + first forward
 
@@ -79,8 +84,7 @@ class Accelerated(torch.nn.Module):
                 out = self.compiled(*args, **kwargs)
             except Exception as err:  # noqa: BLE001 - any compiler failure: run eager instead
                 self.compiled = None
-                warnings.warn(f"torch.compile of {self.name} failed, running it eagerly: "
-                              f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}", stacklevel=3)
+                _warn_fallback(self.name, err)
                 return self.module(*args, **kwargs)
             self.compile_seconds = time.perf_counter() - start
             self.log(f"[compile] {self.name}: {self.compile_seconds:.1f} s")
@@ -104,6 +108,12 @@ def compile_seconds(modules: dict[str, object]) -> dict[str, float]:
     """{name: compile seconds} of those `modules` that were compiled (and ran at least once)."""
     return {name: round(m.compile_seconds, 2) for name, m in modules.items()
             if isinstance(m, Accelerated) and m.compile_seconds is not None}
+
+
+def _warn_fallback(name: str, err: Exception) -> None:
+    first_line = str(err).splitlines()[0] if str(err) else ""
+    warnings.warn(f"torch.compile of {name} failed, running it eagerly: {type(err).__name__}: {first_line}",
+                  stacklevel=4)
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:

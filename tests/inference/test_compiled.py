@@ -80,6 +80,15 @@ def test_a_compile_failure_falls_back_to_eager_with_one_warning():
     assert acc.compiled is None and compile_seconds({"G": acc}) == {}
 
 
+def test_a_torch_without_compile_support_runs_eager_with_one_warning(monkeypatch):
+    def unsupported(*args, **kwargs):
+        raise RuntimeError("Dynamo is not supported on Python 3.14+")
+    monkeypatch.setattr(compiled.torch, "compile", unsupported)
+    with pytest.warns(UserWarning, match="torch.compile of G failed, running it eagerly: RuntimeError: Dynamo"):
+        acc = prepare(torch.nn.Identity(), "G", compile=True)
+    assert acc.compiled is None and torch.equal(acc(torch.ones(2)), torch.ones(2))
+
+
 @pytest.mark.skipif(not hasattr(torch, "is_autocast_enabled"), reason="torch without CPU autocast")
 def test_bf16_runs_under_autocast_and_returns_float32():
     G = tiny_image_generator()

@@ -84,8 +84,8 @@ def resolve_device(name: str) -> str:
 
 
 RECORDED_ARGS = ("metric", "real", "fake", "root", "split", "size", "n", "seed", "inception", "batch", "kid_subsets",
-                 "kid_subset_size", "k", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images", "labels",
-                 "compile", "precision")
+                 "kid_subset_size", "k", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images",
+                 "labels", "compile", "precision")
 
 
 def recorded_args(args) -> dict:

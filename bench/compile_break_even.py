@@ -124,7 +124,12 @@ def main() -> None:
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of: {', '.join(CASES)}")
     ap.add_argument("--inception", action="store_true", help="also time the FID Inception variants")
     ap.add_argument("--inception-compile", action="store_true", help="... torch.compile among them (minutes)")
+    ap.add_argument("--no-layout-optimization", action="store_true",
+                    help="inductor keeps the eager memory layout (torch._inductor.config.layout_optimization)")
     args = ap.parse_args()
+    if args.no_layout_optimization:
+        import torch._inductor.config
+        torch._inductor.config.layout_optimization = False
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, cold compiles")
     print(f"{'network':<20} {'arch':<20} {'eager ms/s':>10} {'compiled':>9} {'speedup':>7} {'compile s':>9} "

@@ -128,8 +128,8 @@ def main() -> None:
                     help="inductor keeps the eager memory layout (torch._inductor.config.layout_optimization)")
     args = ap.parse_args()
     if args.no_layout_optimization:
-        import torch._inductor.config
-        torch._inductor.config.layout_optimization = False
+        from torch._inductor import config as inductor_config
+        inductor_config.layout_optimization = False
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, cold compiles")
     print(f"{'network':<20} {'arch':<20} {'eager ms/s':>10} {'compiled':>9} {'speedup':>7} {'compile s':>9} "

@@ -68,7 +68,8 @@ def _compile_mode(args) -> str:
 def _load_inception(args):
     """The FID Inception on --device, compiled when --compile says so for the images this command reads."""
     extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
-    images = 2 * (args.n or sum(1 for _ in Path(args.fake).iterdir()))  # about as many real as fake images
+    fake = Path(args.fake)  # a missing folder is reported later, by the code that reads it
+    images = 2 * (args.n or (sum(1 for _ in fake.iterdir()) if fake.is_dir() else 0))  # about as many real as fake
     return inception.accelerate(extractor, compile=should_compile(_compile_mode(args), inception.ARCH, images))
 
 

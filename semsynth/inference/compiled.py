@@ -25,8 +25,9 @@ PRECISIONS = ("fp32", "bf16")
 # Samples above which compiling pays off: compile seconds / seconds saved per sample, measured by
 # bench/compile_break_even.py (batch 16, cold compiles). An architecture is listed only once a measurement shows
 # it paying; none has on CPU so far, so `auto` compiles nothing there and `on` is the user's call:
-#   2026-11-28, 2-core CPU shared with other jobs, torch 2.14.1, 2 threads:
-#   stylegan2-generator tiny 32x64: eager 43.8 ms/sample, compiled 344 ms/sample (0.13x), compile 403 s: never
+#   2026-11-28, 2-core CPU, torch 2.14.1, stylegan2-generator tiny 32x64, outputs within 6.4e-6:
+#   1 thread (one heavy.sh slot): eager 1.89 ms/sample, compiled 2.25 ms/sample (0.84x), compile 53 s: never
+#   2 threads (cores shared with 5 other jobs): eager 43.8, compiled 344 ms/sample, compile 403 s: never
 #   (the 256x256 figure, 50 s compile and 1.35x faster on an idle machine, is unmeasured here)
 # CUDA has not been measured either (no GPU in these sessions): the same table applies until it is.
 BREAK_EVEN: dict[str, int] = {}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from semsynth.cli.options import add_speed_options
 from semsynth.data import parse_size
 from semsynth.evaluation.compare import run_compare
 from semsynth.evaluation.protocol import check_inception
@@ -42,6 +43,7 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=16, help="batch size")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     p.add_argument("--out", required=True, help="report folder")
+    add_speed_options(p, "generators and the segmenter (the Inception: compile only, always fp32)")
     g = p.add_argument_group("training first (--train)")
     g.add_argument("--train", action="store_true",
                    help="train the layout, paired + unpaired SIS, image and segmenter runs into OUT/runs first "
@@ -67,7 +69,8 @@ def run(args) -> int:
     report = run_compare(args.data, args.layout, args.sis, args.image, args.n, args.out, root=args.root,
                          split=args.split, seed=args.seed, truncation=args.truncation, batch=args.batch,
                          device=args.device, inception=args.inception, segmenter=args.segmenter, fid=args.fid,
-                         trust_torchscript=args.trust_torchscript, segmenter_sha256=args.segmenter_sha256)
+                         trust_torchscript=args.trust_torchscript, segmenter_sha256=args.segmenter_sha256,
+                         compile=args.compile, precision=args.precision)
     print(to_markdown(report))
     print(f"report: {args.out}/report.html")
     return 0

@@ -30,6 +30,7 @@ from semsynth.evaluation.metrics.layout import (class_histogram, class_proportio
                                                 neighbour_ratios, share_table)
 from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import PROTOCOL, open_real
+from semsynth.inference.compiled import MODES, PRECISIONS, compile_seconds, prepare, should_compile
 from semsynth.inference.segment import load_segmenter, segment
 
 
@@ -51,6 +52,31 @@ def _add_common(p: argparse.ArgumentParser, real_help: str) -> None:
     p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="reuse cached statistics of a real data set")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    _add_compile(p, "the Inception")
+
+
+def _add_compile(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--compile", choices=MODES, default="auto",
+                   help=f"torch.compile {what}: auto = only when the image count repays the compile time "
+                        "(semsynth/inference/compiled.py), on = always, off = never; its time is printed apart")
+
+
+def _compile_mode(args) -> str:
+    return getattr(args, "compile", "off")  # `evaluate verify` replays JSONs written before --compile existed
+
+
+def _load_inception(args):
+    """The FID Inception on --device, compiled when --compile says so for the images this command reads."""
+    extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
+    fake = Path(args.fake)  # a missing folder is reported later, by the code that reads it
+    images = 2 * (args.n or (sum(1 for _ in fake.iterdir()) if fake.is_dir() else 0))  # about as many real as fake
+    return inception.accelerate(extractor, compile=should_compile(_compile_mode(args), inception.ARCH, images))
+
+
+def _compile_block(args, nets: dict) -> dict:
+    """The result's "compile" entry: mode and compile seconds, apart from the metrics (verify skips it)."""
+    block = {"mode": _compile_mode(args), "seconds": compile_seconds(nets)}
+    return {**block, "precision": args.precision} if hasattr(args, "precision") else block
 
 
 def resolve_device(name: str) -> str:
@@ -59,7 +85,8 @@ def resolve_device(name: str) -> str:
 
 
 RECORDED_ARGS = ("metric", "real", "fake", "root", "split", "size", "n", "seed", "inception", "batch", "kid_subsets",
-                 "kid_subset_size", "k", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images", "labels")
+                 "kid_subset_size", "k", "classes", "segmenter", "trust_torchscript", "segmenter_sha256", "images",
+                 "labels", "compile", "precision")
 
 
 def recorded_args(args) -> dict:
@@ -109,7 +136,7 @@ def _print_rows(rows: list[tuple[str, object]]) -> None:
 # ------------------------------------------------------------------------------------------- fid / kid
 def run_fid_kid(args) -> int:
     real, fingerprint = _open_real(args, mode="images")
-    extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
+    extractor = _load_inception(args)
     stats_key = protocol.real_key("fid-stats" if args.metric == "fid" else "features", fingerprint, extractor)
     opts = dict(batch=args.batch, limit=args.n, progress=True)
     result = {"metric": args.metric, "real": args.real, "fake": args.fake, "inception_sha256": extractor.weights_sha256}
@@ -133,6 +160,7 @@ def run_fid_kid(args) -> int:
     _warn(result, protocol.sample_size_warning(result["n_real"], result["n_fake"]))
     result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
                                      stats_keys=[stats_key], kid=result if args.metric == "kid" else None)
+    result["compile"] = _compile_block(args, {"Inception": getattr(extractor, "backbone", None)})
     _write_json(args.json, result)
     return 0
 
@@ -142,7 +170,7 @@ def run_prdc(args) -> int:
     """Precision/recall/density/coverage against the same cached real features as `evaluate kid`."""
     real, fingerprint = _open_real(args, mode="images")
     device = resolve_device(args.device)
-    extractor = inception.load_inception(args.inception, device=device)
+    extractor = _load_inception(args)
     key = protocol.real_key("features", fingerprint, extractor)
     opts = dict(batch=args.batch, limit=args.n, progress=True)
     real_feats = protocol.real_features(real, extractor, key if args.use_cache else None, cache_dir=args.cache_dir,
@@ -156,6 +184,7 @@ def run_prdc(args) -> int:
                  ("Inception SHA-256", extractor.weights_sha256[:16] + "...")])
     result["protocol"] = _provenance(args, n_real=result["n_real"], n_fake=result["n_fake"], extractor=extractor,
                                      stats_keys=[key])
+    result["compile"] = _compile_block(args, {"Inception": getattr(extractor, "backbone", None)})
     _write_json(args.json, result)
     return 0
 
@@ -180,6 +209,9 @@ def run_miou(args) -> int:
         model = model.to(device).eval()
     classes = _classes_from(args.classes, model)
     pairs = matched_image_label_pairs(args.images, args.labels)[: args.n]
+    meta = getattr(model, "meta", None)
+    model = prepare(model, "segmenter", precision=getattr(args, "precision", "fp32"), compile=should_compile(
+        _compile_mode(args), meta.get("arch") if isinstance(meta, dict) else None, len(pairs)))
     cm = ConfusionMatrix(classes.num_classes, classes.ignore_index)
     for start in range(0, len(pairs), args.batch):
         images, labels = [], []
@@ -211,6 +243,7 @@ def run_miou(args) -> int:
                             "both prediction and truth are null and left out of the mean"}
     result["protocol"] = _provenance(args, n_real=len(pairs), n_fake=len(pairs),
                                      segmenter=protocol.segmenter_provenance(args.segmenter))
+    result["compile"] = _compile_block(args, {"segmenter": model})
     _write_json(args.json, result)
     return 0
 
@@ -250,8 +283,9 @@ def run_layout(args) -> int:
         result[key] = value  # fake / real
         summary.append((f"{key.replace('_', ' ')} (fake / real)", "n/a (real is 0)" if value is None else value))
     provenance = {"n_real": fingerprint["n"], "n_fake": len(list_labels(args.fake)[: args.n])}
+    nets = {}
     try:
-        extractor = inception.load_inception(args.inception, device=resolve_device(args.device))
+        extractor = nets["Inception"] = _load_inception(args)
     except (FileNotFoundError, ValueError) as err:
         reason = str(err).splitlines()[0]
         result.update(layout_fid=None, layout_fid_skipped=reason)
@@ -269,6 +303,7 @@ def run_layout(args) -> int:
         provenance.update(extractor=extractor, stats_keys=[key])
     _print_rows(summary)
     result["protocol"] = _provenance(args, **provenance)
+    result["compile"] = _compile_block(args, {name: getattr(net, "backbone", None) for name, net in nets.items()})
     _write_json(args.json, result)
     return 0
 
@@ -312,7 +347,8 @@ def run_verify(args) -> int:
         got = verification.recompute_compare(stored, path.parent, device=device, batch=args.batch)
     else:
         fresh = _rerun_evaluate(stored, device, args.use_cache)
-        want, got = ({**verification.numeric_leaves({k: v for k, v in result.items() if k != "protocol"}),
+        want, got = ({**verification.numeric_leaves({k: v for k, v in result.items()
+                                                     if k not in ("protocol", "compile")}),  # timings vary
                       **_hashes(result)} for result in (stored, fresh))
     rows = verification.table(want, got, args.tolerance)
     print(verification.format_table(rows))
@@ -366,6 +402,9 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, default=8, help="images per segmenter batch")
     p.add_argument("--device", default="auto", help="torch device for the segmenter (auto = cuda if available)")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    _add_compile(p, "the segmenter")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16 = run the segmenter under bf16 autocast (for GPUs; mIoU may differ from fp32)")
     p.set_defaults(func=run_miou)
 
     p = sub.add_parser("layout", help="class shares, JS divergence, FSD and layout FID of label maps",

@@ -50,3 +50,15 @@ def size_arg(text: str) -> tuple[int, int]:
         return parse_size(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_speed_options(p: argparse.ArgumentParser, runs: str) -> None:
+    """--compile and --precision of the commands that run networks (`runs` names them in the help)."""
+    from semsynth.inference.compiled import MODES, PRECISIONS
+    p.add_argument("--compile", choices=MODES, default="auto",
+                   help=f"torch.compile the {runs}: auto = only when the sample count repays the compile time "
+                        "(measured break-even, semsynth/inference/compiled.py), on = always, off = never; the "
+                        "compile time is printed apart as [compile] NAME: S s")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help=f"bf16 = run the {runs} under bf16 autocast (for GPUs; outputs differ from fp32 by "
+                        "bf16 rounding, so keep fp32 for reported metrics)")

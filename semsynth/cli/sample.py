@@ -5,9 +5,10 @@ import argparse
 
 import torch
 
-from semsynth.cli.options import finite_float, positive_int
+from semsynth.cli.options import add_speed_options, finite_float, positive_int
 from semsynth.cli.outputs import prepare_output_folder
 from semsynth.data.labels import colorize_batch
+from semsynth.inference.compiled import prepare, should_compile
 from semsynth.inference.sampling import classes_of, load_generator, sample_images, sample_layouts
 from semsynth.inference.visualize import save_grid, save_label_png, save_png
 
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=positive_int, default=16,
                    help="samples per forward pass (the samples do not depend on it)")
     p.add_argument("--device", default="auto", help="auto (cuda if available) | cpu | cuda | cuda:N")
+    add_speed_options(p, "generator")
     p.set_defaults(func=run)
 
 
@@ -36,6 +38,7 @@ def run(args) -> int:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     out = prepare_output_folder(args.out, overwrite=args.overwrite)
     G, meta = load_generator(args.run, device=device)
+    G = prepare(G, "G", compile=should_compile(args.compile, meta.get("arch"), args.n), precision=args.precision)
     if meta["task"] == "image":
         images = sample_images(G, args.n, args.seed, args.truncation, args.batch)
         for i, image in enumerate(images):

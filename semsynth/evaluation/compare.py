@@ -29,6 +29,7 @@ from semsynth.evaluation.metrics.miou import ConfusionMatrix
 from semsynth.evaluation.protocol import kid, real_features, real_key
 from semsynth.evaluation.plots import SIDE_BY_SIDE_N
 from semsynth.evaluation.report import write_report
+from semsynth.inference.compiled import compile_seconds, prepare, should_compile
 from semsynth.inference.pipeline import Pipeline
 from semsynth.inference.sampling import sample_images
 from semsynth.inference.segment import load_segmenter, segment
@@ -65,7 +66,7 @@ class FeatureBank:
     """Inception features of each compared set; the real sets' through the real-statistics cache. `extractor` is
     None (and `skipped` says why) when FID/KID are off or the weights are missing."""
 
-    def __init__(self, inception, device, batch: int, enabled: bool = True, cache_dir=None):
+    def __init__(self, inception, device, batch: int, enabled: bool = True, cache_dir=None, compile: bool = False):
         self.batch, self.device, self.cache_dir = batch, device, cache_dir
         self.extractor, self.skipped = None, None
         self.keys = []  # cache keys of the real statistics used (the report's provenance cites them)
@@ -73,7 +74,8 @@ class FeatureBank:
             self.skipped = "FID/KID not computed (--no-fid)"
             return
         try:
-            self.extractor = inception_module.load_inception(inception, device=device)
+            self.extractor = inception_module.accelerate(inception_module.load_inception(inception, device=device),
+                                                         compile=compile)
         except inception_module.InceptionWeightsNotFound as err:
             if inception is not None:  # a file the user named must exist; only the default search may come up empty
                 raise
@@ -109,15 +111,27 @@ def _gan_row(name: str, against: str, bank: FeatureBank, real_feats, fake_images
 def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *, root=None,
                 split: str = "val", seed: int = 0, truncation: float = 1.0, batch: int = 16, device="cpu",
                 inception=None, segmenter=None, fid: bool = True, cache_dir=None,
-                trust_torchscript: bool = False, segmenter_sha256: str | None = None) -> dict:
+                trust_torchscript: bool = False, segmenter_sha256: str | None = None, compile: str = "auto",
+                precision: str = "fp32") -> dict:
     """Compute every row, write report.{json,md,html} and sample grids into `out`, return the report dict.
-    fid False: no FID/KID (the report says so). cache_dir: real-statistics cache (None = the default)."""
+    fid False: no FID/KID (the report says so). cache_dir: real-statistics cache (None = the default).
+    compile / precision: torch.compile ("auto" | "on" | "off") and autocast ("fp32" | "bf16") of the generators and
+    the segmenter (semsynth/inference/compiled.py); the Inception is compiled too but always runs fp32. The
+    report's "compile" block holds the compile seconds, kept apart from the metrics."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if not sis_runs:
         raise ValueError("compare needs at least one --sis run")
-    layout_generator = load_model(layout_run, device, tasks=("layout",))  # loaded once, shared by every pipeline
-    pipelines = [Pipeline(layout_generator, load_model(s, device, tasks=("sis",))) for s in sis_runs]
+    nets = {}  # name -> network, for the compile seconds
+
+    def speed_up(name: str, net, samples: int):
+        nets[name] = prepare(net, name, compile=should_compile(compile, getattr(net, "meta", {}).get("arch"), samples),
+                             precision=precision)
+        return nets[name]
+
+    layout_generator = speed_up("layout G", load_model(layout_run, device, tasks=("layout",)), n)  # shared by all
+    pipelines = [Pipeline(layout_generator, speed_up(f"SIS G {i}", load_model(s, device, tasks=("sis",)), n))
+                 for i, s in enumerate(sis_runs)]
     size = pipelines[0].size
     for s, p in zip(sis_runs, pipelines):
         if p.size != size:
@@ -127,7 +141,10 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     if classes.names != pipelines[0].classes.names:
         raise ValueError(f"data set {data!r} uses class set {classes.name!r}, the models use "
                          f"{pipelines[0].classes.name!r}")
-    bank = FeatureBank(inception, device, batch, enabled=fid, cache_dir=cache_dir)
+    images_featured = n * (3 + len(sis_runs) + (image_run is not None))  # real photos and layouts, every fake set
+    bank = FeatureBank(inception, device, batch, enabled=fid, cache_dir=cache_dir,
+                       compile=should_compile(compile, inception_module.ARCH, images_featured))
+    nets["Inception"] = getattr(bank.extractor, "backbone", None)  # stand-ins in tests have none
     grids, sample_sets = {}, []  # sample_sets: the folders `evaluate verify` reads
 
     def keep(stem: str, kind: str, images=None, labels=None):
@@ -176,6 +193,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
     keep("generated_layouts", "layouts", labels=fake_labels)
 
     seg_model, seg_info = _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device,
+                                          speed_up=lambda net: speed_up("segmenter", net, n * (1 + len(sis_runs))),
                                           trust_torchscript=trust_torchscript, sha256=segmenter_sha256)
     for s, pipe in zip(sis_runs, pipelines):
         label = pipe.sis_generator.meta.get("mode", "sis")
@@ -192,7 +210,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
              labels=None if seg_model is None else fake_labels)
 
     if image_run is not None:
-        G = load_model(image_run, device, tasks=("image",))
+        G = speed_up("image G", load_model(image_run, device, tasks=("image",)), n)
         photos = _resize_photos(sample_images(G, n=n, seed=seed, truncation_psi=truncation, batch=batch), size)
         grid("single-stage photos", photos, "single_stage")
         rows.append(_gan_row("single-stage photos (StyleGAN2)", "real photos", bank, real_photo_feats, photos))
@@ -206,6 +224,7 @@ def run_compare(data: str, layout_run, sis_runs: list, image_run, n: int, out, *
                           "kid_subset_size": default_subset_size(n, n), "prdc_k": protocol.PRDC_K}),
         "segmenter": seg_info,
         "rows": rows,
+        "compile": {"mode": compile, "precision": precision, "seconds": compile_seconds(nets)},
         "warnings": [warning] if warning else [],
         "protocol": protocol.protocol_block(
             inputs={"command": "compare", "data": data, "root": str(Path(root).resolve()) if root else None,
@@ -261,10 +280,10 @@ def _iou(seg_model, photos_uint8, labels, classes, batch) -> dict:
     return cm.compute()
 
 
-def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device, **trust):
+def _load_segmenter(segmenter, real_photos, real_labels, classes, batch, device, speed_up=lambda net: net, **trust):
     if segmenter is None:
         return None, {"skipped": "no --segmenter given (train one with `semsynth train segmenter`)"}
 
-    model = load_segmenter(segmenter, device=device, **trust)
+    model = speed_up(load_segmenter(segmenter, device=device, **trust))
     iou = _iou(model, real_photos, real_labels, classes, batch)
     return model, {"path": str(segmenter), "miou_real": float(iou["miou"]), "per_class_iou_real": iou["per_class_iou"]}

@@ -17,6 +17,7 @@ from semsynth.class_maps import id_table, map_labels, require_table
 from semsynth.classes import ClassSet, class_set_from_dict, get_class_set
 from semsynth.data.base import GREY16, open_image, read_image
 from semsynth.data.labels import boundary_edges, from_uint8, make_segmap, to_uint8
+from semsynth.inference.compiled import prepare, should_compile
 from semsynth.inference.sampling import sample_layouts, seeded_latents
 from semsynth.models.io import ENCODER_FOLDER, load_model, model_folder
 from semsynth.pretrained.bundle import is_bundled_spec, resolve_model, split_spec
@@ -77,6 +78,21 @@ class Pipeline:
         encoder_dir = model_folder(sis_dir) / ENCODER_FOLDER
         encoder = load_model(encoder_dir, device, tasks=("sis-encoder",)) if encoder_dir.is_dir() else None
         return cls(layout, sis, encoder)
+
+    def accelerate(self, compile: str = "auto", precision: str = "fp32", n: int = 1, variants: int = 1,
+                   log=print) -> dict[str, torch.nn.Module]:
+        """Run the generators through torch.compile and/or bf16 autocast (semsynth/inference/compiled.py) for a job
+        of n layouts x `variants` photos: `compile` "auto" compiles a network only when that many samples repay
+        its compile time. Returns {name: network} for compiled.compile_seconds."""
+        nets = {}
+        if self.layout_generator is not None:
+            self.layout_generator = nets["layout G"] = prepare(
+                self.layout_generator, "layout G", precision=precision, log=log,
+                compile=should_compile(compile, self.layout_generator.meta.get("arch"), n))
+        self.sis_generator = nets["SIS G"] = prepare(
+            self.sis_generator, "SIS G", precision=precision, log=log,
+            compile=should_compile(compile, self.sis_generator.meta.get("arch"), n * variants))
+        return nets
 
     @property
     def device(self) -> torch.device:

@@ -25,6 +25,7 @@ import torch.nn as nn
 from semsynth.evaluation.metrics.inception_net import FIDInceptionV3, state_dict_from_torchscript
 from semsynth.evaluation.metrics.resize import resize_bilinear_tf1
 from semsynth.file_hash import sha256_file
+from semsynth.inference.compiled import Accelerated
 
 STATE_DICT_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 STATE_DICT_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
@@ -34,6 +35,7 @@ KNOWN_SHA256 = {STATE_DICT_SHA256: "state_dict", TORCHSCRIPT_SHA256: "torchscrip
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
 CHECK_KNOWN = "known"  # sha256 argument: the file must be one of the two standard files
+ARCH = "fid-inception"  # its name in semsynth/inference/compiled.py BREAK_EVEN
 
 
 class InceptionWeightsNotFound(FileNotFoundError):
@@ -215,6 +217,21 @@ def load_inception(path: str | os.PathLike | None = None, device: str | torch.de
         backbone = FIDInceptionV3()
         backbone.load_state_dict(load_state_dict_file(path), strict=True)
     return FeatureExtractor(backbone.to(device), digest, str(path))
+
+
+def accelerate(extractor: FeatureExtractor, compile: bool) -> FeatureExtractor:
+    """`extractor` with its backbone run through torch.compile (semsynth/inference/compiled.py), in place. A
+    TorchScript backbone is first copied into our FIDInceptionV3, which torch.compile can trace. Always float32:
+    bf16 features would give FID numbers that compare with nothing."""
+    if not compile:
+        return extractor
+    backbone = extractor.backbone
+    if isinstance(backbone, torch.jit.ScriptModule):
+        net = FIDInceptionV3()
+        net.load_state_dict(state_dict_from_torchscript(backbone, net))
+        backbone = net.to(extractor.device).eval()
+    extractor.backbone = Accelerated(backbone, "Inception", compile=True)
+    return extractor
 
 
 def module_from_torchscript(path: str | os.PathLike) -> FIDInceptionV3:

@@ -12,19 +12,22 @@ from dataclasses import dataclass, field
 from semsynth.class_maps import require_table
 from semsynth.classes import ClassSet
 from semsynth.inference.pipeline import Pipeline
+from semsynth.pretrained import DEFAULT_BUNDLE, bundle_members, bundled_names
 
-NO_BUNDLED_MODELS = ("no bundled models yet (issue \"Scenes that look like scenes\"): pass --sis RUN (and --layout RUN "
-                     "to sample layouts), e.g. `semsynth app --layout runs/layout --sis runs/sis`")
+NO_BUNDLED_MODELS = ("this install bundles no models: pass --sis RUN (and --layout RUN to sample layouts), e.g. "
+                     "`semsynth app --layout runs/layout --sis runs/sis`")
 
 
-def bundled_models() -> tuple[str | None, list[str]] | None:
-    """(layout, [sis, ...]) that `semsynth app` opens without arguments; None while semsynth ships no bundled models.
-    The one place to point at semsynth.pretrained once it lands."""
-    try:
-        from semsynth import pretrained  # noqa: F401  (not there yet)
-    except ImportError:
+def bundled_models(name: str = DEFAULT_BUNDLE) -> tuple[str | None, list[str]] | None:
+    """(layout, [sis, ...]) that `semsynth app` opens without arguments: bundle `name`'s layout GAN and its paired and
+    unpaired SIS models side by side (semsynth/pretrained); None when this install bundles no such models."""
+    if name not in bundled_names():
         return None
-    return None
+    present = bundle_members(name)  # checks every file's SHA-256 first
+    sis = [f"{name}:{member}" for member in ("sis-paired", "sis-unpaired") if member in present]
+    if not sis:
+        return None
+    return (f"{name}:layout" if "layout" in present else None), sis
 
 
 @dataclass

@@ -131,3 +131,13 @@ def test_generate_needs_sis_unless_layout_is_a_bundled_name(tiny_runs, tmp_path,
     assert main(["generate", "--layout", str(tiny_runs["layout"]), "--n", "1", "--out", str(tmp_path / "o")]) == 2
     assert "give --sis" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_app_opens_a_bundles_layout_gan_and_both_sis_models(tmp_bundle):
+    from semsynth.app.models import bundled_models, load_app_models
+    layout, sis = bundled_models(NAME)
+    assert layout == f"{NAME}:layout" and sis == [f"{NAME}:sis-paired", f"{NAME}:sis-unpaired"]
+    models = load_app_models(layout, sis)
+    assert models.layout is not None and [m.pipe.sis_generator.meta.get("mode") for m in models.sis] == \
+        ["paired", "unpaired"]
+    assert bundled_models("not-a-bundle") is None

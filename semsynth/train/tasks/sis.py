@@ -43,6 +43,14 @@ Config = dataclasses.make_dataclass("Config", _union_of(spade.Config, usis.Confi
 
 
 PRESETS: dict[str, dict] = {
+    # tiny, paired, measured at the demo's share (bench/photo_budget.py: 60 s at 32x64 on a shared 2-core CPU, KID
+    # n=50 of its photos of REAL val layouts, so not comparable with the compare report's generated-layout KID):
+    # seeds 0 / 1: KID 0.312 / 0.347 at ~380 steps. No variant beat it at seed 0: ngf 8, spade_hidden 32, ndf 16,
+    # lr 5e-4 / 2e-3: 0.335 / 0.387 (seed 1), ~255 steps, yet its photos follow the layout visibly better; that with
+    # lr 1e-3 / 4e-3 0.352, with batch 2 0.364 (341 steps: a step is mostly fixed cost); lr 5e-4 / 2e-3 alone 0.413,
+    # lambda_feat 2 0.345, no spectral norm 0.456, family oasis (z 8) 0.434; ngf 8, spade_hidden 32, lr 4e-4 / 8e-4
+    # 0.339, and with num_d 1, n_layers_d 2 0.348. Twice the time (120 s, 687 steps) 0.320, its G (not G_ema) 0.310,
+    # and its photos barely depend on the layout. The KID plateau is the tiny net's, not the budget's or the EMA's.
     "tiny": {"task": {"ngf": 4, "spade_hidden": 16, "ndf": 8, "n_layers_d": 3, "use_vgg": False,
                       "encoder_size": 32, "seg_channels": 8, "wavelet_channels": 8, "z_dim": 16},
              "train": {"batch": 4, "total_kimg": 2}},

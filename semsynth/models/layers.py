@@ -192,6 +192,18 @@ def use_fused_modconv(batch: int) -> bool:
     return batch == 1 and not torch.is_grad_enabled()
 
 
+def demodulation(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """d_{n,o} = rsqrt(sum_{i,k} (w_{o,i,k} s_{n,i})^2 + 1e-8), in float32, without the per-sample weights.
+
+    sum_{i,k} w^2 s^2 = sum_i s_{n,i}^2 (sum_k w_{o,i,k}^2): summing the kernel taps first leaves an [N, C_out, C_in]
+    product instead of [N, C_out, C_in, kh, kw], which with its autograd copies was ~6% of a StyleGAN2 training
+    iteration's time and 38 MB per 512-channel layer at batch 4. Elementwise, not a matmul, so bf16 autocast
+    cannot lower its precision."""
+    w_sq = weight.float().square().sum(dim=[2, 3])                                      # [C_out, C_in]
+    s_sq = styles.float().square()                                                      # [N, C_in]
+    return ((s_sq.unsqueeze(1) * w_sq.unsqueeze(0)).sum(dim=2) + 1e-8).rsqrt()          # [N, C_out]
+
+
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                      up: int = 1, padding: int = 0, resample_filter: torch.Tensor | None = None,
                      fused: bool | None = None) -> torch.Tensor:
@@ -208,15 +220,12 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     c_out, _, kh, kw = weight.shape
     if fused is None:
         fused = use_fused_modconv(N)
-    w = d = None
-    if demodulate or fused:
-        w = weight.float().unsqueeze(0) * styles.float().reshape(N, 1, c_in, 1, 1)      # [N, C_out, C_in, kh, kw]
-    if demodulate:
-        d = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()                              # [N, C_out]
+    d = demodulation(weight, styles) if demodulate else None                            # [N, C_out]
     if not fused:
         x = x * styles.to(x.dtype).reshape(N, c_in, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, padding=padding)
         return x * d.to(x.dtype).reshape(N, c_out, 1, 1) if demodulate else x
+    w = weight.float().unsqueeze(0) * styles.float().reshape(N, 1, c_in, 1, 1)          # [N, C_out, C_in, kh, kw]
     if demodulate:
         w = w * d.reshape(N, c_out, 1, 1, 1)
     x = x.reshape(1, N * c_in, H, W)                                                    # samples become groups

@@ -114,6 +114,8 @@ def conv2d_resample(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor | None = N
         return upfirdn2d(x, f, padding=(p0, p1, p0, p1), gain=up * up)
     p0 = padding + (fw - down + 1) // 2
     p1 = padding + (fw - down) // 2
+    if kh == kw == 1:  # a 1x1 conv commutes with the per-channel FIR: filter only the kept pixels, then mix channels
+        return F.conv2d(upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1)), w, groups=groups)
     x = upfirdn2d(x, f, padding=(p0, p1, p0, p1))
     return F.conv2d(x, w, stride=down, groups=groups)
 

@@ -56,3 +56,14 @@ def test_synthesis_layer_eval_output_is_unchanged_by_the_in_place_path():
     with torch.no_grad():
         y = layer(x, w, noise_mode="const")
     torch.testing.assert_close(y, expected, rtol=0, atol=1e-6)
+
+
+def test_1x1_conv_with_downsampling_filters_only_the_kept_pixels_and_matches_the_strided_conv():
+    from semsynth.models.layers import conv2d_resample
+    g = torch.Generator().manual_seed(5)
+    x, w, f = torch.randn(2, 4, 10, 10, generator=g), torch.randn(3, 4, 1, 1, generator=g), setup_filter()
+    p0, p1 = (4 - 2 + 1) // 2, (4 - 2) // 2
+    expected = F.conv2d(upfirdn2d(x, f, padding=(p0, p1, p0, p1)), w, stride=2)  # the full-resolution FIR form
+    y = conv2d_resample(x, w, f, down=2)
+    assert y.shape == (2, 3, 5, 5)
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-5)

@@ -27,8 +27,9 @@ def bias_act(x: torch.Tensor, b: torch.Tensor | None, activation: str = "linear"
         return _bias_act_(x, b, activation, clamp, dim)
     if b is not None:
         x = x + b.to(x.dtype).reshape([-1 if i == dim else 1 for i in range(x.dim())])
-    if activation == "lrelu":
-        x = F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
+    if activation == "lrelu":  # lrelu(x) * g = lrelu(x * g) for g > 0: scale the new tensor, then lrelu in place,
+        # so autograd keeps one activation (lrelu's result) instead of two
+        x = F.leaky_relu_(x.mul_(LRELU_GAIN) if b is not None else x * LRELU_GAIN, LRELU_SLOPE)
     elif activation != "linear":
         raise ValueError(f"unknown activation {activation!r}; choose from ['linear', 'lrelu']")
     if clamp > 0:
@@ -45,7 +46,7 @@ def _bias_act_(x: torch.Tensor, b: torch.Tensor | None, activation: str, clamp: 
     if b is not None:
         x.add_(b.to(x.dtype).reshape([-1 if i == dim else 1 for i in range(x.dim())]))
     if activation == "lrelu":
-        F.leaky_relu_(x, LRELU_SLOPE).mul_(LRELU_GAIN)
+        F.leaky_relu_(x.mul_(LRELU_GAIN), LRELU_SLOPE)
     elif activation != "linear":
         raise ValueError(f"unknown activation {activation!r}; choose from ['linear', 'lrelu']")
     if clamp > 0:

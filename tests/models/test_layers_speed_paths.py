@@ -67,3 +67,17 @@ def test_1x1_conv_with_downsampling_filters_only_the_kept_pixels_and_matches_the
     y = conv2d_resample(x, w, f, down=2)
     assert y.shape == (2, 3, 5, 5)
     torch.testing.assert_close(y, expected, rtol=0, atol=1e-5)
+
+
+def test_bias_act_with_autograd_matches_the_textbook_formula_and_its_gradients():
+    """Training path: gain first, lrelu in place (one saved activation); values and gradients as lrelu(x + b) * g."""
+    g = torch.Generator().manual_seed(7)
+    x, b = torch.randn(2, 5, 4, 4, generator=g, requires_grad=True), torch.randn(5, generator=g, requires_grad=True)
+    y = bias_act(x, b, "lrelu", clamp=0.9)
+    y.square().sum().backward()
+    grads = x.grad.clone(), b.grad.clone()
+    x.grad = b.grad = None
+    ref = (F.leaky_relu(x + b.reshape(1, -1, 1, 1), 0.2) * 2 ** 0.5).clamp(-0.9, 0.9)
+    ref.square().sum().backward()
+    torch.testing.assert_close(y, ref, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grads, (x.grad, b.grad), rtol=1e-5, atol=1e-6)

@@ -235,7 +235,8 @@ def infer_rows(official, args, s: dict, device, tmp: Path) -> list[Row]:
         G0 = G0.eval().to(device)
     else:
         G, _ = semsynth_stylegan2_nets(res, s["channel_base"], args.seed)
-    G = G.eval().to(device)
+    from semsynth.inference.compiled import prepare
+    G = prepare(G.eval().to(device), "G", compile=False)  # what `semsynth sample` runs (its layout choice included)
     z = torch.randn(batch, 512, generator=torch.Generator().manual_seed(args.seed)).to(device)
     c = torch.zeros(batch, 0, device=device)
 

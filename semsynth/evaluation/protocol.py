@@ -101,9 +101,11 @@ def classes_fingerprint(classes) -> dict:
 
 
 def real_key(kind: str, fingerprint: dict, extractor) -> dict:
-    """The cache key of statistic `kind` ("features", "fid-stats", ...) of the real set `fingerprint`."""
+    """The cache key of statistic `kind` ("features", "fid-stats", ...) of the real set `fingerprint`. The
+    extractor's memory layout is part of it: its features differ in the last float32 digits, and a cache must
+    never mix the two."""
     return {"kind": kind, "protocol_version": PROTOCOL_VERSION, **fingerprint,
-            "weights_sha256": extractor.weights_sha256}
+            "weights_sha256": extractor.weights_sha256, "layout": getattr(extractor, "layout", "contiguous")}
 
 
 # ------------------------------------------------------------------------------------------- cached statistics

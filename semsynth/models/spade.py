@@ -69,7 +69,16 @@ class SPADE(nn.Module):
         assert C == self.channels and segmap.shape[:2] == (N, self.label_channels), (x.shape, segmap.shape)
         segmap = F.interpolate(segmap, size=(H, W), mode="nearest")  # nearest: label ids must not blend
         actv = self.shared(segmap)
-        return self.norm(x) * (1 + self.gamma(actv)) + self.beta(actv)
+        gamma, beta = self.gamma_beta(actv)
+        return self.norm(x) * (1 + gamma) + beta
+
+    def gamma_beta(self, actv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """gamma(actv), beta(actv) as ONE conv with both weights stacked: the same numbers, but the hidden
+        activations are read once forward and backward (SPADE's largest convs; the two modules stay apart in
+        the state dict, as the official checkpoints name them)."""
+        weight = torch.cat([self.gamma.weight, self.beta.weight])
+        bias = torch.cat([self.gamma.bias, self.beta.bias])
+        return F.conv2d(actv, weight, bias, padding=self.gamma.padding).chunk(2, dim=1)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, label_channels={self.label_channels}"

@@ -128,3 +128,20 @@ def test_compiled_generator_matches_eager_and_reports_its_compile_time():
     assert torch.allclose(torch.cat([first, last]), ref, atol=1e-4, rtol=0)
     assert len(lines) == 1 and lines[0].startswith("[compile] G: ") and lines[0].endswith(" s")
     assert acc.compile_seconds > 0
+
+
+def test_prepare_gives_a_stylegan2_generator_channels_last_weights_and_the_same_images():
+    G = tiny_image_generator()
+    z = torch.randn(3, G.cfg.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = G(z, noise_mode="const")
+        assert prepare(G, "G", compile=False, precision="fp32") is G
+        convs = [p for p in G.parameters() if p.dim() == 4]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+        torch.testing.assert_close(G(z, noise_mode="const"), expected, rtol=0, atol=1e-5)
+
+
+def test_prepare_leaves_other_architectures_in_their_layout():
+    net = torch.nn.Conv2d(3, 4, 3)
+    prepare(net, "net", compile=False, precision="fp32")
+    assert net.weight.is_contiguous() and not compiled.channels_last_pays(net)

@@ -235,3 +235,14 @@ def test_spade_kernel_size_and_ngf_one_as_official_options_allow():
         SPADEGenerator(tiny(spade_kernel_size=4))
     with pytest.raises(ValueError, match="ngf must be >= 2"):
         SPADEGenerator(tiny(ngf=1, num_upsampling_layers="most", resolution=(128, 256)))
+
+
+def test_spade_norm_stacked_gamma_beta_conv_equals_the_two_convs():
+    """SPADE runs gamma and beta as one stacked conv (faster); it must equal norm(x) * (1 + gamma(a)) + beta(a)."""
+    from semsynth.models.spade import SPADE
+    torch.manual_seed(0)
+    norm = SPADE(6, 4, norm="instance", hidden=5).eval()
+    x, seg = torch.randn(2, 6, 8, 8), torch.rand(2, 4, 4, 4)
+    actv = norm.shared(torch.nn.functional.interpolate(seg, size=(8, 8), mode="nearest"))
+    expected = norm.norm(x) * (1 + norm.gamma(actv)) + norm.beta(actv)
+    torch.testing.assert_close(norm(x, seg), expected, rtol=0, atol=1e-6)

@@ -238,3 +238,18 @@ def test_the_torch_requirement_has_a_weights_only_that_holds():
     import tomllib
     deps = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "torch>=2.6" in deps and "torchvision>=0.21" in deps
+
+
+def test_channels_last_on_cpu_gives_the_contiguous_features_and_its_own_cache_key(random_weights):
+    """The CPU default runs the Inception channels_last (faster); the features agree with the contiguous layout to
+    float32 rounding, and the real-statistics cache key names the layout so the two are never mixed."""
+    from semsynth.evaluation.protocol import real_key
+    fast = load_inception(random_weights, sha256=None)
+    assert fast.layout == "channels_last"
+    assert fast.backbone.Conv2d_1a_3x3.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = FeatureExtractor(FIDInceptionV3().eval(), fast.weights_sha256, channels_last=False)
+    plain.backbone.load_state_dict(fast.backbone.state_dict())
+    x = _images(4, n=2)[0]
+    torch.testing.assert_close(fast(x), plain(x), rtol=1e-4, atol=1e-5)
+    fingerprint = {"data": "x", "n": 2}
+    assert real_key("features", fingerprint, fast) != real_key("features", fingerprint, plain)

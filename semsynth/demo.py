@@ -16,11 +16,11 @@ from semsynth.evaluation.protocol import check_inception
 from semsynth.pretrained import bundle, export, recipe
 from semsynth.train import suite
 
-# Samples per set with the bundled models. FID/KID make up most of the time: 6 x n images through the Inception at
-# 299x299 (4 x n once the real statistics are in the user's cache), about 3.5 images/s per CPU thread; measured at
-# n = 100 on 1 thread of a busy 2-core machine: 217 s with an empty cache, 153 s with it; n = 500 without FID: 229 s
-# (README "Bundled models"). n = 500 does not fit 2 minutes on 2 CPU cores.
-BUNDLED_N = 500
+# Samples per set with the bundled models: the most that fits the demo's 2 minutes on 2 CPU cores. FID/KID make up
+# most of the time (the Inception at 299x299 reads 5 x n images, 4 x n once the real statistics are cached). Measured
+# 2026-11-28 on the shipped models, 2 threads, idle machine: n = 100 in 105 s; n = 500 would take about 8 minutes
+# (`semsynth demo --n 500`, or bench/quality.py --bundled, gives the standard-size figures).
+BUNDLED_N = 100
 TRAIN_N = 50     # in --train mode the training takes the minutes
 
 

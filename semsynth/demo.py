@@ -30,17 +30,17 @@ def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = TRAIN_N, 
     """Train the suite (semsynth/train/suite.py) within `minutes`, then write the compare report to out/report.
     size None = 32x64 on CPU (enough steps in minutes to learn something), 128x256 on CUDA. fid: check the
     Inception weights before training (a missing or wrong file stops the demo in seconds) and report FID/KID;
-    False = neither. preset "bundle": `small` at the bundled models' widths (pretrained/recipe.py).
+    False = neither. preset "bundle": the bundled models' recipe (pretrained/recipe.py).
     export_pretrained: a folder to write the trained models into as bundle `bundle_name` (pretrained/export.py)."""
     if fid:
         check_inception()
     out = Path(out)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     size = size or ((128, 256) if device.startswith("cuda") else (32, 64))
-    overrides = recipe.BUNDLE_OVERRIDES if preset == "bundle" else None
+    overrides, shares = (recipe.BUNDLE_OVERRIDES, recipe.BUNDLE_SHARES) if preset == "bundle" else (None, None)
     preset = recipe.BASE_PRESET if preset == "bundle" else preset
     runs = suite.train_suite("synthetic-streets", out / "runs", size=size, preset=preset, minutes=minutes,
-                             seed=seed, device=device, run_overrides=overrides)
+                             seed=seed, device=device, run_overrides=overrides, shares=shares)
     if export_pretrained is not None:
         write_bundle(runs, export_pretrained, bundle_name)
     print("[demo] comparing")

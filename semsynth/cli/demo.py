@@ -32,8 +32,8 @@ def register(sub) -> None:
                                                        f"with the bundled models, {TRAIN_N} with --train)")
     p.add_argument("--seed", type=int, default=0, help="seed of every run and of the samples")
     p.add_argument("--preset", default=None, choices=["tiny", "small", "paper", "bundle"],
-                   help="--train: model size preset (default tiny); bundle = small at the widths of the bundled "
-                        "models (semsynth/pretrained/recipe.py)")
+                   help="--train: model size preset (default tiny); bundle = the bundled models' recipe "
+                        "(semsynth/pretrained/recipe.py)")
     p.add_argument("--export-pretrained", metavar="DIR", default=None,
                    help="--train: export the trained models as a bundle (fp16 safetensors + manifest.json) into DIR")
     p.add_argument("--bundle", default=DEFAULT_BUNDLE, help="name of the bundle (to use, or to export as)")

@@ -1,21 +1,22 @@
-"""How the bundled models are trained: the `small` preset at widths whose five exported models fit the 15 MB
-package-data budget in fp16 (`semsynth demo --train --preset bundle`).
+"""How the bundled models are trained (`semsynth demo --train --preset bundle`): the `tiny` presets, the paired SPADE
+wider, and the suite's budget shared for what a user looks at first.
 
-Measured with the dry run's meta-device nets at 64x128 (weights + buffers of what is exported): `small` as it is
-gives layout 5.74M, paired SIS 7.60M, unpaired SIS 5.89M (the suite's z_dim 8 / wavelet 16), single-stage 5.73M,
-segmenter 0.72M values: 51.4 MB in fp16, 3.4x the budget; `tiny` gives 2.4 MB. These widths give 1.66M, 1.97M,
-1.56M, 1.65M and 0.52M: 14.7 MB. The StyleGAN2s lose width above 128 channels (the 4x8 and 8x16 blocks) and half
-of w, the SPADE/USIS generators half their base width and SPADE's hidden layer.
+History, 64x128 on 2 CPU cores:
+- `small` as it is would be 51.4 MB in fp16 (layout 5.74M, paired SIS 7.60M, unpaired 5.89M, single-stage 5.73M,
+  segmenter 0.72M values), 3.4x the 15 MB package-data budget; cut to fit (StyleGAN2 channel_max / w 128, SPADE
+  ngf 8 / hidden 32: 14.7 MB) it still drew blobs after 21 CPU-minutes (2026-11-27, a loaded machine).
+- `tiny` (2.4 MB) drew street-like layouts after 34 minutes on that loaded machine (bundle v1). Its paired SPADE
+  (ngf 4) drew blurry photos that followed the layout loosely; ngf 8 / hidden 32 / ndf 16 follows it visibly
+  better at 32x64 (train/tasks/sis.py), so the paired model is that width.
+- Shares: the layout GAN and the paired SPADE make the demo's pictures; the single-stage baseline only has to
+  exist (it is the baseline the two-stage pipeline beats), so it gets less than the suite's default.
 """
 from __future__ import annotations
 
-BASE_PRESET = "small"
-STYLEGAN2 = {"channel_max": 128, "z_dim": 128, "w_dim": 128}
-SPADE = {"ngf": 8, "spade_hidden": 32}
+BASE_PRESET = "tiny"
 BUNDLE_OVERRIDES: dict[str, dict] = {  # suite run name -> task overrides on top of BASE_PRESET and the suite's
-    "layout": STYLEGAN2,
-    "sis-paired": SPADE,
-    "sis-unpaired": SPADE,
-    "image": STYLEGAN2,
-    "segmenter": {"max_channels": 64},
+    "sis-paired": {"ngf": 8, "spade_hidden": 32, "ndf": 16},
+}
+BUNDLE_SHARES: dict[str, float] = {  # suite run name -> share of the budget (train/suite.py SUITE has the default)
+    "layout": 0.35, "sis-paired": 0.30, "sis-unpaired": 0.15, "image": 0.10, "segmenter": 0.10,
 }

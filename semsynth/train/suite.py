@@ -40,12 +40,14 @@ def run_minutes(minutes_left: float, shares_left: list[float]) -> float:
 
 def train_suite(data: str, out, *, root=None, size=(32, 64), preset: str = "tiny", minutes: float = 5.0,
                 seed: int = 0, device: str = "auto", use_vgg: bool = False,
-                run_overrides: dict[str, dict] | None = None) -> dict[str, Path]:
+                run_overrides: dict[str, dict] | None = None,
+                shares: dict[str, float] | None = None) -> dict[str, Path]:
     """Train (or resume) every run of SUITE into `out/<name>`; returns name -> run directory. Each run trains until
     its time is spent (`run_minutes`; the preset's length is no ceiling, see config.until_time_limit).
     `run_overrides`: run name -> task overrides on top of the preset's and SUITE's (the bundled models' widths:
-    pretrained/recipe.py)."""
+    pretrained/recipe.py). `shares`: run name -> share of the budget instead of SUITE's (the bundle's recipe)."""
     out = Path(out)
+    share_of = {name: (shares or {}).get(name, share) for name, _, _, share in SUITE}
     runs = {}
     started = time.perf_counter()
     for i, (name, task, overrides, _) in enumerate(SUITE):
@@ -53,7 +55,7 @@ def train_suite(data: str, out, *, root=None, size=(32, 64), preset: str = "tiny
             overrides = {**overrides, "use_vgg": use_vgg}
         overrides = {**overrides, **(run_overrides or {}).get(name, {})}
         run_dir = out / name
-        budget = run_minutes(minutes - (time.perf_counter() - started) / 60, [s[3] for s in SUITE[i:]])
+        budget = run_minutes(minutes - (time.perf_counter() - started) / 60, [share_of[s[0]] for s in SUITE[i:]])
         cfg = build_run_config(task, data, root=root, size=size, preset=preset, task_overrides=overrides,
                                train_overrides={"seed": seed, "time_limit_minutes": budget, "device": device},
                                out=str(run_dir))

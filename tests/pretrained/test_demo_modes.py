@@ -60,6 +60,7 @@ def test_demo_train_exports_a_bundle_with_the_recipe_widths(tiny_runs, tmp_path,
     assert main(["demo", "--train", "--preset", "bundle", "--no-fid", "--bundle", "x-bundle",
                  "--export-pretrained", str(folder), "--out", str(tmp_path / "demo")]) == 0
     assert trained[0]["preset"] == recipe.BASE_PRESET and trained[0]["run_overrides"] == recipe.BUNDLE_OVERRIDES
+    assert trained[0]["shares"] == recipe.BUNDLE_SHARES
     manifest = json.loads((folder / export.MANIFEST).read_text())
     assert manifest["name"] == "x-bundle" and len(manifest["files"]) == 2 * len(bundle.MEMBERS)
     assert export.registry_entry(manifest) in capsys.readouterr().out
@@ -74,7 +75,7 @@ def test_the_recipe_fits_the_package_data_budget_in_fp16():
     from semsynth.train.engine import build_task
     values = {}
     for name, task, overrides, _ in suite.SUITE:
-        overrides = {**overrides, **recipe.BUNDLE_OVERRIDES[name], **({"use_vgg": False} if task == "sis" else {})}
+        overrides = {**overrides, **recipe.BUNDLE_OVERRIDES.get(name, {}), **({"use_vgg": False} if task == "sis" else {})}
         run = build_run_config(task, size=(64, 128), preset=recipe.BASE_PRESET, task_overrides=overrides)
         *_, task_obj = build_task(run, dry_run_dataset(run), files=False, on_meta=True)
         net = task_obj.nets[task_obj.ema_source or "S"]

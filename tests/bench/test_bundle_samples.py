@@ -7,8 +7,6 @@ import numpy as np
 from PIL import Image
 
 from semsynth.pretrained import bundle
-
-assert bundle.DEFAULT_BUNDLE == "synthetic-streets-64x128"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -16,7 +14,8 @@ def test_the_picture_has_a_captioned_grid_per_set(tmp_path, monkeypatch):
     out = tmp_path / "samples.png"
     monkeypatch.setattr(sys, "argv", ["bundle_samples.py", "--n", "2", "--nrow", "2", "--out", str(out)])
     runpy.run_path(str(REPO / "bench" / "bundle_samples.py"), run_name="__main__")
-    H, W = 64, 128  # bundle.DEFAULT_BUNDLE's size
+    assert bundle.DEFAULT_BUNDLE == "synthetic-streets-64x128"
+    H, W = 64, 128  # its size
     picture = np.asarray(Image.open(out))
     grid_h, grid_w = H + 2 * 2, 2 * (W + 2) + 2  # torchvision make_grid: padding 2 around every cell
     assert picture.shape == (4 * (18 + grid_h), grid_w, 3)

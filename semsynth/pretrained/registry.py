@@ -9,14 +9,14 @@ from __future__ import annotations
 BUNDLED: dict[str, dict[str, str]] = {
     'synthetic-streets-64x128': {
         'image/config.json': '5fe564935bcb6c9204a31559e89018414abdc584d0fde15a8025b98e07c18128',
-        'image/model.safetensors': 'd7cc898286e3c058fb3a82a0d01963ced47f7a98fedc4aab05d01af758e28d81',
+        'image/model.safetensors': '8479487713b0d77b319ee01a0260fc067e22e3394969692ae452cf749bbe1483',
         'layout/config.json': '6d7e790f1d459f99e518f829894af566d05a2d58aa889eddb60ebdff7e62124f',
-        'layout/model.safetensors': '135e56ed9ed1c18ececc2047492719bbe98cd869d6c4a600593521f0f27cab81',
-        'segmenter/config.json': 'a7ccb043a258a5419950f9ef2e02da786ae88f627aea34e9b25c3dc80d9a682b',
-        'segmenter/model.safetensors': '7ff1733ab7872dd14db3257204a1d70086d580ccf4f47d53cc10217e5259fcde',
-        'sis-paired/config.json': 'ba966151a765780d3d75fb7ab0abaedfa41a614adc17db095eede073f7c33b4c',
-        'sis-paired/model.safetensors': 'f81ac2277f226a9440278ea481bcc5628d4e171333b4f22f5f77eda4cf4f7aa1',
+        'layout/model.safetensors': 'c6cf7cc34861dc2d27a8be4e777c750206b9303481951a18064774aa88fd5257',
+        'segmenter/config.json': '97bbe4c97cf75713bcab6773ac28f20cffbc70929fcc905e6b3ba5139e47b049',
+        'segmenter/model.safetensors': '76cc0b599f5a6b62b11691dd2e9e3e74ebf019007521caa3184972d485b92d27',
+        'sis-paired/config.json': '5c8d1820764fdd14c8c9c9e197cc89b7a3f5f5bc7a0dba1b15a79d1596c5e28e',
+        'sis-paired/model.safetensors': '4bb9fdcb66f1d1249c5dcd3ee4dd2fe9587b1612543fc17f3882cb82205bae37',
         'sis-unpaired/config.json': 'b635907ade42dca71349ec123304c398906bfad36a5f790c02b81eae563572d3',
-        'sis-unpaired/model.safetensors': 'bcaa5564f217cf9c790a805b71123d52e8ed0dfd4c4fd60a8aaf630c944be28f',
+        'sis-unpaired/model.safetensors': '1bb030079ba89474a51d1c6f066e31562b2fe6d956f412ffd539b7a1f9839bae',
     },
 }

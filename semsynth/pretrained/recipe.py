@@ -8,8 +8,10 @@ History, 64x128 on 2 CPU cores:
 - `tiny` (2.4 MB) drew street-like layouts after 34 minutes on that loaded machine (bundle v1). Its paired SPADE
   (ngf 4) drew blurry photos that followed the layout loosely; ngf 8 / hidden 32 / ndf 16 follows it visibly
   better at 32x64 (train/tasks/sis.py), so the paired model is that width.
-- The proxy segmenter at `tiny` widths (8 / 32) read real val photos at mIoU 0.25 (bundle v1) and 0.33 (v2, 14
-  minutes); at 16 / 64 it reached 0.50 after 38 minutes of one core (2026-11-28).
+- The proxy segmenter at `tiny` widths (8 / 32) read real val photos at mIoU 0.25 (bundle v1) and 0.33 (14
+  minutes); at 16 / 64 it reached 0.55 after 38 minutes of one core, 0.563 as shipped (2026-11-28).
+- What ships (bundle v2, README "Bundled models"): paired two-stage KID 0.247 at n = 500 (v1: 0.359 at n = 100),
+  layouts' isolated-pixel ratio 1.48 (v1: 20).
 - Shares: the layout GAN and the paired SPADE make the demo's pictures; the single-stage baseline only has to
   exist (it is the baseline the two-stage pipeline beats), so it gets less than the suite's default.
 """

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from semsynth.pretrained import bundle
+
 REPO = Path(__file__).resolve().parents[2]
 
 

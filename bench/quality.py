@@ -114,11 +114,8 @@ def run_setting(name: str, size, preset: str, minutes: float, seeds, n: int, out
             if bundled:
                 runs = bundle.bundle_members(bundle.DEFAULT_BUNDLE)
             else:
-                overrides, shares = ((recipe.BUNDLE_OVERRIDES, recipe.BUNDLE_SHARES) if preset == "bundle"
-                                     else (None, None))
                 runs = train_suite("synthetic-streets", folder / "runs", size=size, minutes=minutes, seed=seed,
-                                   preset=recipe.BASE_PRESET if preset == "bundle" else preset, device=device,
-                                   run_overrides=overrides, shares=shares)
+                                   device=device, **recipe.suite_options(preset))
             run_compare("synthetic-streets", runs["layout"], [runs["sis-paired"], runs["sis-unpaired"]],
                         runs["image"], n, folder / "report", split="val", seed=seed, device=device,
                         segmenter=runs["segmenter"])

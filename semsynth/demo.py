@@ -18,8 +18,9 @@ from semsynth.train import suite
 
 # Samples per set with the bundled models: the most that fits the demo's 2 minutes on 2 CPU cores. FID/KID make up
 # most of the time (the Inception at 299x299 reads 5 x n images, 4 x n once the real statistics are cached). Measured
-# 2026-11-28 on the shipped models, 2 threads, idle machine: n = 100 in 105 s; n = 500 would take about 8 minutes
-# (`semsynth demo --n 500`, or bench/quality.py --bundled, gives the standard-size figures).
+# 2026-11-28 on the shipped models (bundle v2), 2 threads, idle machine, empty real-statistics cache: n = 100 in
+# 92 s; n = 500 takes about 6 minutes (the Inception reads 8 images/s; `semsynth demo --n 500`, or
+# bench/quality.py --bundled, gives the standard-size figures).
 BUNDLED_N = 100
 TRAIN_N = 50     # in --train mode the training takes the minutes
 
@@ -37,10 +38,8 @@ def run_demo(out="demo-out", minutes: float = 5.0, size=None, n: int = TRAIN_N, 
     out = Path(out)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     size = size or ((128, 256) if device.startswith("cuda") else (32, 64))
-    overrides, shares = (recipe.BUNDLE_OVERRIDES, recipe.BUNDLE_SHARES) if preset == "bundle" else (None, None)
-    preset = recipe.BASE_PRESET if preset == "bundle" else preset
-    runs = suite.train_suite("synthetic-streets", out / "runs", size=size, preset=preset, minutes=minutes,
-                             seed=seed, device=device, run_overrides=overrides, shares=shares)
+    runs = suite.train_suite("synthetic-streets", out / "runs", size=size, minutes=minutes, seed=seed,
+                             device=device, **recipe.suite_options(preset))
     if export_pretrained is not None:
         write_bundle(runs, export_pretrained, bundle_name)
     print("[demo] comparing")

@@ -25,3 +25,11 @@ BUNDLE_OVERRIDES: dict[str, dict] = {  # suite run name -> task overrides on top
 BUNDLE_SHARES: dict[str, float] = {  # suite run name -> share of the budget (train/suite.py SUITE has the default)
     "layout": 0.35, "sis-paired": 0.30, "sis-unpaired": 0.15, "image": 0.10, "segmenter": 0.10,
 }
+
+
+def suite_options(preset: str) -> dict:
+    """train_suite's preset, run_overrides and shares for a `--preset` name: "bundle" means this recipe, any other
+    name is a plain preset."""
+    if preset == "bundle":
+        return {"preset": BASE_PRESET, "run_overrides": BUNDLE_OVERRIDES, "shares": BUNDLE_SHARES}
+    return {"preset": preset, "run_overrides": None, "shares": None}
